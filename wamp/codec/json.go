@@ -1,0 +1,352 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/junction-run/junction/wamp"
+)
+
+type jsonCodec struct{}
+
+func (jsonCodec) Name() string        { return "json" }
+func (jsonCodec) Subprotocol() string { return "wamp.2.json" }
+func (jsonCodec) Binary() bool        { return false }
+
+func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
+	var elems []json.RawMessage
+	if err := json.Unmarshal(data, &elems); err != nil {
+		return nil, malformed(0, "not a JSON array: %v", err)
+	}
+	return buildMessage("json", len(elems), jsonFrame(elems))
+}
+
+type jsonFrame []json.RawMessage
+
+func (f jsonFrame) value(i int) (any, error) { return decodeJSONValue(f[i]) }
+func (f jsonFrame) raw(i int) ([]byte, error) { return f[i], nil }
+func (f jsonFrame) isList(b []byte) bool     { return len(b) > 0 && b[0] == '[' }
+func (f jsonFrame) isDict(b []byte) bool     { return len(b) > 0 && b[0] == '{' }
+
+func (jsonCodec) DecodeValue(data []byte) (any, error) {
+	return decodeJSONValue(data)
+}
+
+// decodeJSONValue decodes one JSON value (already known to be valid when it
+// comes from Decode) into normalised Go values.
+func decodeJSONValue(data []byte) (any, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty JSON value", wamp.ErrMalformed)
+	}
+	switch c := data[0]; {
+	case c == '-' || c >= '0' && c <= '9':
+		return jsonNumber(string(data))
+	case c == '"' && len(data) >= 2 && data[len(data)-1] == '"' && bytes.IndexByte(data[1:len(data)-1], '\\') < 0:
+		s := string(data[1 : len(data)-1])
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("%w: invalid UTF-8 in JSON string", wamp.ErrMalformed)
+		}
+		return jsonString(s)
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: %v", wamp.ErrMalformed, err)
+	}
+	if d.More() {
+		return nil, fmt.Errorf("%w: trailing data after JSON value", wamp.ErrMalformed)
+	}
+	return normalizeJSON(v)
+}
+
+func jsonNumber(s string) (any, error) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return i, nil
+	}
+	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return u, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad JSON number %q", wamp.ErrMalformed, s)
+	}
+	return f, nil
+}
+
+// jsonString applies the specification's binary convention: "\u0000"
+// followed by base64 is a byte string.
+func jsonString(s string) (any, error) {
+	if len(s) > 0 && s[0] == 0 {
+		b, err := base64.StdEncoding.DecodeString(s[1:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: binary string: bad base64: %v", wamp.ErrMalformed, err)
+		}
+		return b, nil
+	}
+	return s, nil
+}
+
+func normalizeJSON(v any) (any, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return jsonNumber(string(v))
+	case string:
+		return jsonString(v)
+	case []any:
+		for i, e := range v {
+			n, err := normalizeJSON(e)
+			if err != nil {
+				return nil, err
+			}
+			v[i] = n
+		}
+		return v, nil
+	case map[string]any:
+		for k, e := range v {
+			n, err := normalizeJSON(e)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+		return v, nil
+	}
+	return v, nil
+}
+
+func (c jsonCodec) Append(dst []byte, m wamp.Message) ([]byte, error) {
+	e := jsonEncoder{buf: dst}
+	wamp.Encode(m, &e)
+	if e.err != nil {
+		return dst, fmt.Errorf("codec: json: encode %s: %w", m.Type(), e.err)
+	}
+	return e.buf, nil
+}
+
+// jsonEncoder writes a message array; n and i track the commas and the
+// closing bracket.
+type jsonEncoder struct {
+	buf  []byte
+	n, i int
+	err  error
+}
+
+func (e *jsonEncoder) Array(n int) {
+	e.buf = append(e.buf, '[')
+	e.n, e.i = n, 0
+	if n == 0 {
+		e.buf = append(e.buf, ']')
+	}
+}
+
+func (e *jsonEncoder) next() {
+	if e.i > 0 {
+		e.buf = append(e.buf, ',')
+	}
+}
+
+func (e *jsonEncoder) done() {
+	e.i++
+	if e.i == e.n {
+		e.buf = append(e.buf, ']')
+	}
+}
+
+func (e *jsonEncoder) Uint(v uint64) {
+	e.next()
+	e.buf = strconv.AppendUint(e.buf, v, 10)
+	e.done()
+}
+
+func (e *jsonEncoder) String(s string) {
+	e.next()
+	e.buf = appendJSONString(e.buf, s)
+	e.done()
+}
+
+func (e *jsonEncoder) Dict(d wamp.Dict) {
+	e.next()
+	e.value(d)
+	e.done()
+}
+
+func (e *jsonEncoder) Args(p *wamp.Payload) {
+	e.next()
+	args, _, raw, err := payloadValues("json", p)
+	switch {
+	case err != nil:
+		e.fail(err)
+	case raw:
+		e.buf = append(e.buf, p.Raw.Args...)
+	case args == nil:
+		e.buf = append(e.buf, '[', ']')
+	default:
+		e.value(args)
+	}
+	e.done()
+}
+
+func (e *jsonEncoder) Kwargs(p *wamp.Payload) {
+	e.next()
+	_, kwargs, raw, err := payloadValues("json", p)
+	switch {
+	case err != nil:
+		e.fail(err)
+	case raw:
+		e.buf = append(e.buf, p.Raw.Kwargs...)
+	default:
+		e.value(kwargs)
+	}
+	e.done()
+}
+
+func (e *jsonEncoder) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *jsonEncoder) value(v any) {
+	var err error
+	e.buf, err = appendJSONValue(e.buf, v, 0)
+	if err != nil {
+		e.fail(err)
+	}
+}
+
+func appendJSONValue(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return b, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
+	}
+	switch v := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case string:
+		return appendJSONString(b, v), nil
+	case wamp.URI:
+		return appendJSONString(b, string(v)), nil
+	case []byte:
+		b = append(b, `"\u0000`...)
+		b = base64.StdEncoding.AppendEncode(b, v)
+		return append(b, '"'), nil
+	case int64:
+		return strconv.AppendInt(b, v, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, v, 10), nil
+	case wamp.ID:
+		return strconv.AppendUint(b, uint64(v), 10), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return b, fmt.Errorf("%w: %v has no JSON form", ErrUnsupportedValue, v)
+		}
+		return strconv.AppendFloat(b, v, 'g', -1, 64), nil
+	case wamp.List:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSONValue(b, e, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case wamp.Dict:
+		if len(v) == 0 {
+			return append(b, '{', '}'), nil
+		}
+		b = append(b, '{')
+		for i, k := range sortedKeys(v) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSONValue(b, v[k], depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	// Anything else (structs, typed maps and slices, other numeric
+	// types) goes through encoding/json.
+	out, err := json.Marshal(v)
+	if err != nil {
+		return b, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	}
+	return append(b, out...), nil
+}
+
+func sortedKeys(d wamp.Dict) []string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendJSONString quotes s, escaping what JSON requires; invalid UTF-8 is
+// replaced by U+FFFD as encoding/json does.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,297 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/junction-run/junction/wamp"
+)
+
+type msgpackCodec struct{}
+
+func (msgpackCodec) Name() string        { return "msgpack" }
+func (msgpackCodec) Subprotocol() string { return "wamp.2.msgpack" }
+func (msgpackCodec) Binary() bool        { return true }
+
+// mpDecoder pairs a reusable decoder with its reader.
+type mpDecoder struct {
+	r bytes.Reader
+	d *msgpack.Decoder
+}
+
+var mpDecoders = sync.Pool{New: func() any {
+	md := &mpDecoder{}
+	md.d = msgpack.NewDecoder(&md.r)
+	return md
+}}
+
+func getMPDecoder(data []byte) *mpDecoder {
+	md := mpDecoders.Get().(*mpDecoder)
+	md.r.Reset(data)
+	md.d.Reset(&md.r)
+	return md
+}
+
+func (c msgpackCodec) Decode(data []byte) (wamp.Message, error) {
+	md := getMPDecoder(data)
+	defer mpDecoders.Put(md)
+	code, err := md.d.PeekCode()
+	if err != nil {
+		return nil, malformed(0, "msgpack: %v", err)
+	}
+	if !msgpcode.IsFixedArray(code) && code != msgpcode.Array16 && code != msgpcode.Array32 {
+		return nil, malformed(0, "msgpack: message is not an array")
+	}
+	n, err := md.d.DecodeArrayLen()
+	if err != nil {
+		return nil, malformed(0, "msgpack: %v", err)
+	}
+	if n > md.r.Len() {
+		return nil, malformed(0, "msgpack: array of %d elements in %d bytes", n, md.r.Len())
+	}
+	f := &mpFrame{md: md, n: n}
+	m, err := buildMessage("msgpack", n, f)
+	if err != nil {
+		return nil, err
+	}
+	if md.r.Len() != 0 {
+		return nil, malformed(m.Type(), "msgpack: %d bytes of trailing data", md.r.Len())
+	}
+	return m, nil
+}
+
+// mpFrame reads elements in order, as buildMessage asks for them.
+type mpFrame struct {
+	md *mpDecoder
+	n  int
+}
+
+func (f *mpFrame) value(int) (any, error) { return decodeMsgpackValue(f.md, 0) }
+
+func (f *mpFrame) raw(int) ([]byte, error) {
+	b, err := f.md.d.DecodeRaw()
+	return []byte(b), err
+}
+
+func (f *mpFrame) isList(b []byte) bool {
+	return len(b) > 0 && (msgpcode.IsFixedArray(b[0]) || b[0] == msgpcode.Array16 || b[0] == msgpcode.Array32)
+}
+
+func (f *mpFrame) isDict(b []byte) bool {
+	return len(b) > 0 && (msgpcode.IsFixedMap(b[0]) || b[0] == msgpcode.Map16 || b[0] == msgpcode.Map32)
+}
+
+func (msgpackCodec) DecodeValue(data []byte) (any, error) {
+	md := getMPDecoder(data)
+	defer mpDecoders.Put(md)
+	v, err := decodeMsgpackValue(md, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: msgpack: %v", wamp.ErrMalformed, err)
+	}
+	if md.r.Len() != 0 {
+		return nil, fmt.Errorf("%w: msgpack: trailing data", wamp.ErrMalformed)
+	}
+	return v, nil
+}
+
+// decodeMsgpackValue decodes one value into normalised types. Container
+// lengths are checked against the bytes left, so that a hostile length
+// cannot make us allocate more than the message could hold.
+func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, fmt.Errorf("nested deeper than %d", maxDepth)
+	}
+	d := md.d
+	c, err := d.PeekCode()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		return nil, d.DecodeNil()
+	case c == msgpcode.True || c == msgpcode.False:
+		return d.DecodeBool()
+	case msgpcode.IsFixedNum(c), c == msgpcode.Int8, c == msgpcode.Int16, c == msgpcode.Int32, c == msgpcode.Int64:
+		return d.DecodeInt64()
+	case c == msgpcode.Uint8, c == msgpcode.Uint16, c == msgpcode.Uint32, c == msgpcode.Uint64:
+		u, err := d.DecodeUint64()
+		if err != nil {
+			return nil, err
+		}
+		if u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return u, nil
+	case c == msgpcode.Float || c == msgpcode.Double:
+		return d.DecodeFloat64()
+	case msgpcode.IsString(c):
+		return d.DecodeString()
+	case msgpcode.IsBin(c):
+		b, err := d.DecodeBytes()
+		if b == nil && err == nil {
+			b = []byte{}
+		}
+		return b, err
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err := d.DecodeArrayLen()
+		if err != nil {
+			return nil, err
+		}
+		if n > md.r.Len() {
+			return nil, fmt.Errorf("array of %d elements in %d bytes", n, md.r.Len())
+		}
+		l := make(wamp.List, n)
+		for i := range l {
+			if l[i], err = decodeMsgpackValue(md, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return l, nil
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		n, err := d.DecodeMapLen()
+		if err != nil {
+			return nil, err
+		}
+		if 2*n > md.r.Len() {
+			return nil, fmt.Errorf("map of %d entries in %d bytes", n, md.r.Len())
+		}
+		m := make(wamp.Dict, n)
+		for range n {
+			kc, err := d.PeekCode()
+			if err != nil {
+				return nil, err
+			}
+			if !msgpcode.IsString(kc) {
+				return nil, fmt.Errorf("map key is not a string")
+			}
+			k, err := d.DecodeString()
+			if err != nil {
+				return nil, err
+			}
+			if m[k], err = decodeMsgpackValue(md, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("unsupported msgpack type code 0x%02x", c)
+}
+
+// mpEncoder writes a message with a pooled msgpack.Encoder. Raw payload
+// elements are copied into the same buffer, which the encoder writes to
+// directly (bytes.Buffer needs no adapter, so nothing is buffered between).
+type mpEncoder struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+	err error
+}
+
+var mpEncoders = sync.Pool{New: func() any {
+	me := &mpEncoder{}
+	me.enc = msgpack.NewEncoder(&me.buf)
+	me.enc.SetSortMapKeys(true)
+	me.enc.UseCompactInts(true)
+	return me
+}}
+
+func (c msgpackCodec) Append(dst []byte, m wamp.Message) ([]byte, error) {
+	me := mpEncoders.Get().(*mpEncoder)
+	defer func() {
+		me.err = nil
+		if me.buf.Cap() <= 64<<10 {
+			mpEncoders.Put(me)
+		}
+	}()
+	me.buf.Reset()
+	wamp.Encode(m, me)
+	if me.err != nil {
+		return dst, fmt.Errorf("codec: msgpack: encode %s: %w", m.Type(), me.err)
+	}
+	return append(dst, me.buf.Bytes()...), nil
+}
+
+func (e *mpEncoder) fail(err error) {
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+func (e *mpEncoder) Array(n int)      { e.fail(e.enc.EncodeArrayLen(n)) }
+func (e *mpEncoder) Uint(v uint64)    { e.fail(e.enc.EncodeUint(v)) }
+func (e *mpEncoder) String(s string)  { e.fail(e.enc.EncodeString(s)) }
+func (e *mpEncoder) Dict(d wamp.Dict) { e.value(d) }
+func (e *mpEncoder) value(v any)      { e.fail(encodeMsgpackValue(e.enc, v, 0)) }
+func (e *mpEncoder) Args(p *wamp.Payload) {
+	args, _, raw, err := payloadValues("msgpack", p)
+	switch {
+	case err != nil:
+		e.fail(err)
+	case raw:
+		e.buf.Write(p.Raw.Args)
+	case args == nil:
+		e.fail(e.enc.EncodeArrayLen(0))
+	default:
+		e.value(args)
+	}
+}
+
+func (e *mpEncoder) Kwargs(p *wamp.Payload) {
+	_, kwargs, raw, err := payloadValues("msgpack", p)
+	switch {
+	case err != nil:
+		e.fail(err)
+	case raw:
+		e.buf.Write(p.Raw.Kwargs)
+	default:
+		e.value(kwargs)
+	}
+}
+
+func encodeMsgpackValue(enc *msgpack.Encoder, v any, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
+	}
+	switch v := v.(type) {
+	case nil:
+		return enc.EncodeNil()
+	case wamp.Dict:
+		if v == nil {
+			return enc.EncodeMapLen(0)
+		}
+		if err := enc.EncodeMapLen(len(v)); err != nil {
+			return err
+		}
+		for _, k := range sortedKeys(v) {
+			if err := enc.EncodeString(k); err != nil {
+				return err
+			}
+			if err := encodeMsgpackValue(enc, v[k], depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case wamp.List:
+		if err := enc.EncodeArrayLen(len(v)); err != nil {
+			return err
+		}
+		for _, e := range v {
+			if err := encodeMsgpackValue(enc, e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case wamp.ID:
+		return enc.EncodeUint(uint64(v))
+	case wamp.URI:
+		return enc.EncodeString(string(v))
+	}
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	}
+	return nil
+}
