@@ -29,10 +29,10 @@ func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
 
 type jsonFrame []json.RawMessage
 
-func (f jsonFrame) value(i int) (any, error) { return decodeJSONValue(f[i]) }
+func (f jsonFrame) value(i int) (any, error)  { return decodeJSONValue(f[i]) }
 func (f jsonFrame) raw(i int) ([]byte, error) { return f[i], nil }
-func (f jsonFrame) isList(b []byte) bool     { return len(b) > 0 && b[0] == '[' }
-func (f jsonFrame) isDict(b []byte) bool     { return len(b) > 0 && b[0] == '{' }
+func (f jsonFrame) isList(b []byte) bool      { return len(b) > 0 && b[0] == '[' }
+func (f jsonFrame) isDict(b []byte) bool      { return len(b) > 0 && b[0] == '{' }
 
 func (jsonCodec) DecodeValue(data []byte) (any, error) {
 	return decodeJSONValue(data)

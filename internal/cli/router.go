@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/transport"
+)
+
+// server is a router behind an HTTP listener: /ws, /healthz, /metrics.
+type server struct {
+	router *router.Router
+	http   *http.Server
+	ln     net.Listener
+	log    *slog.Logger
+}
+
+type routerFlags struct {
+	listen     string
+	realms     multiFlag
+	maxMessage int
+	queue      int
+	logs       logFlags
+}
+
+func (f *routerFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on")
+	fs.Var(&f.realms, "realm", "realm to serve, open to anonymous sessions (repeatable; default realm1)")
+	fs.IntVar(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, "largest incoming message, in bytes")
+	fs.IntVar(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "messages queued for a slow peer before it is disconnected")
+	f.logs.register(fs)
+}
+
+func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
+	log, err := f.logs.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := router.New(router.Config{
+		Realms: f.realms,
+		Logger: log,
+		Transport: transport.Config{
+			MaxMessageSize: f.maxMessage,
+			OutboundQueue:  f.queue,
+		},
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ws", rt)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(rt.Metrics(), promhttp.HandlerOpts{}))
+	s := &server{router: rt, ln: ln, log: log, http: &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server failed", "err", err)
+		}
+	}()
+	log.Info("router listening", "url", "ws://"+ln.Addr().String()+"/ws", "realms", rt.Realms())
+	return s, nil
+}
+
+// stop says GOODBYE to every session, then closes the listener.
+func (s *server) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.http.SetKeepAlivesEnabled(false)
+	s.router.Stop(ctx)
+	s.http.Shutdown(ctx)
+	s.log.Info("router stopped")
+}
+
+func runRouter(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("junction router", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f routerFlags
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	s, err := startServer(&f, stderr)
+	if err != nil {
+		return err
+	}
+	waitForSignal()
+	s.stop()
+	return nil
+}
+
+// waitForSignal blocks until SIGINT or SIGTERM; a second one exits at once.
+func waitForSignal() {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	go func() {
+		<-sig
+		os.Exit(1)
+	}()
+}

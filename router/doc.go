@@ -1,0 +1,15 @@
+// Package router is Junction's WAMP v2 router: realms, sessions, a broker
+// for publish/subscribe and a dealer for routed calls.
+//
+// A Router serves any transport.Peer: WebSocket connections through its
+// ServeHTTP method, in-process sessions through LocalPeer. Each session is
+// read by one goroutine that routes what it reads at once: a PUBLISH is
+// turned into one EVENT, encoded at most once per serializer and queued to
+// every subscriber; a CALL becomes an INVOCATION queued to the callee.
+// Queues are bounded by transport.Config.OutboundQueue; a peer that lets its
+// queue fill is disconnected as a slow consumer, logged and counted, and
+// nobody waits for it.
+//
+// Lock order: Router.mu, then realm.mu, then broker.mu or dealer.mu. The
+// broker and the dealer never hold their lock while calling each other.
+package router

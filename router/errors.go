@@ -1,0 +1,15 @@
+package router
+
+import "errors"
+
+// Errors returned by the router.
+var (
+	// ErrStopped is returned when a session or realm is added to a router
+	// that has been stopped.
+	ErrStopped = errors.New("router: stopped")
+	// ErrRealmExists is returned by AddRealm for a realm already served.
+	ErrRealmExists = errors.New("router: realm exists")
+	// ErrInvalidRealm is returned by AddRealm for a name that is not a
+	// valid URI.
+	ErrInvalidRealm = errors.New("router: invalid realm name")
+)

@@ -1,0 +1,39 @@
+package router
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/junction-run/junction/wamp"
+)
+
+// metrics are the router's Prometheus series. Counters per message type
+// are resolved once so that counting a message is one atomic add.
+type metrics struct {
+	sessions           prometheus.Gauge
+	received           [256]prometheus.Counter
+	slowConsumers      prometheus.Counter
+	protocolViolations prometheus.Counter
+	eventsDelivered    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "junction_router_sessions", Help: "Open WAMP sessions."}),
+		slowConsumers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "junction_router_slow_consumers_total", Help: "Sessions disconnected because their outbound queue was full."}),
+		protocolViolations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "junction_router_protocol_violations_total", Help: "Sessions aborted for breaking the WAMP protocol."}),
+		eventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "junction_router_events_delivered_total", Help: "EVENT messages queued to subscribers."}),
+	}
+	received := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "junction_router_messages_received_total", Help: "WAMP messages received, by type."}, []string{"type"})
+	for t := range 256 {
+		if wamp.Type(t).Known() {
+			m.received[t] = received.WithLabelValues(wamp.Type(t).String())
+		}
+	}
+	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, received)
+	return m
+}

@@ -1,0 +1,210 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/junction-run/junction/transport"
+	"github.com/junction-run/junction/wamp"
+)
+
+// session is one WAMP session. Its fields are set before it is published
+// to the realm and read-only afterwards; the broker and dealer keep their
+// per-session state under their own locks.
+type session struct {
+	id     wamp.ID
+	realm  *realm
+	peer   transport.Peer
+	authid string
+	router *Router
+
+	// goodbyeSent is set once the router has said GOODBYE, so that the
+	// client's GOODBYE is taken as the answer.
+	goodbyeSent atomic.Bool
+}
+
+// serve runs the whole life of a session on peer: the HELLO handshake,
+// then routing until GOODBYE, ABORT or the connection ends.
+func (r *Router) serve(peer transport.Peer) {
+	defer peer.Close()
+	r.trackPeer(peer, true)
+	defer r.trackPeer(peer, false)
+	s, ok := r.handshake(peer)
+	if !ok {
+		return
+	}
+	defer r.untrack(s)
+	defer s.leave()
+	log := r.log.With("session", s.id, "realm", s.realm.name)
+	for {
+		m, err := peer.Read()
+		if err != nil {
+			var de *wamp.DecodeError
+			switch {
+			case errors.As(err, &de) && de.InvalidURI && de.Request != 0 && isRequest(de.Type):
+				// A well-formed request with a bad URI gets an ERROR,
+				// as the specification asks, and the session goes on.
+				s.send(&wamp.ErrorMessage{RequestType: de.Type, Request: de.Request, Error: wamp.URIInvalidURI,
+					Payload: wamp.Payload{Args: wamp.List{de.Error()}}})
+				continue
+			case errors.Is(err, wamp.ErrMalformed):
+				s.violation(err.Error())
+			case errors.Is(err, io.EOF), errors.Is(err, transport.ErrClosed):
+				log.Debug("router: session ended", "err", err)
+			default:
+				log.Info("router: connection lost", "err", err)
+			}
+			return
+		}
+		r.metrics.received[m.Type()].Inc()
+		if !s.route(m) {
+			return
+		}
+	}
+}
+
+func isRequest(t wamp.Type) bool {
+	switch t {
+	case wamp.TypePublish, wamp.TypeSubscribe, wamp.TypeUnsubscribe,
+		wamp.TypeCall, wamp.TypeRegister, wamp.TypeUnregister:
+		return true
+	}
+	return false
+}
+
+// handshake reads HELLO and answers WELCOME or ABORT.
+func (r *Router) handshake(peer transport.Peer) (*session, bool) {
+	m, err := peer.Read()
+	if err != nil {
+		if errors.Is(err, wamp.ErrMalformed) {
+			r.metrics.protocolViolations.Inc()
+			peer.Send(abort(wamp.URIProtocolViolation, err.Error()))
+		}
+		return nil, false
+	}
+	r.metrics.received[m.Type()].Inc()
+	hello, ok := m.(*wamp.Hello)
+	if !ok {
+		r.metrics.protocolViolations.Inc()
+		peer.Send(abort(wamp.URIProtocolViolation, fmt.Sprintf("expected HELLO, got %s", m.Type())))
+		return nil, false
+	}
+	if roles, _ := wamp.DictDict(hello.Details, "roles"); len(roles) == 0 {
+		r.metrics.protocolViolations.Inc()
+		peer.Send(abort(wamp.URIProtocolViolation, "HELLO.Details.roles is required and must announce at least one role"))
+		return nil, false
+	}
+	rl := r.realm(hello.Realm)
+	if rl == nil {
+		peer.Send(abort(wamp.URINoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm)))
+		return nil, false
+	}
+	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r}
+	s.authid = strconv.FormatUint(uint64(s.id), 10)
+	if id, ok := wamp.DictString(hello.Details, "authid"); ok && id != "" {
+		s.authid = id
+	}
+	if !r.track(s) {
+		peer.Send(abort(wamp.URICloseSystemShutdown, "router is stopping"))
+		return nil, false
+	}
+	if err := peer.Send(&wamp.Welcome{Session: s.id, Details: welcomeDetails(s)}); err != nil {
+		r.untrack(s)
+		return nil, false
+	}
+	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "remote", peer.Info().RemoteAddr,
+		"serializer", peer.Info().Serializer)
+	return s, true
+}
+
+func abort(reason wamp.URI, message string) *wamp.Abort {
+	return &wamp.Abort{Details: wamp.Dict{"message": message}, Reason: reason}
+}
+
+// route handles one message; false ends the session.
+func (s *session) route(m wamp.Message) bool {
+	rl := s.realm
+	switch m := m.(type) {
+	case *wamp.Publish:
+		rl.broker.publish(s, m)
+	case *wamp.Subscribe:
+		rl.broker.subscribe(s, m)
+	case *wamp.Unsubscribe:
+		rl.broker.unsubscribe(s, m)
+	case *wamp.Call:
+		rl.dealer.call(s, m)
+	case *wamp.Register:
+		rl.dealer.register(s, m)
+	case *wamp.Unregister:
+		rl.dealer.unregister(s, m)
+	case *wamp.Yield:
+		rl.dealer.yield(s, m)
+	case *wamp.ErrorMessage:
+		if m.RequestType != wamp.TypeInvocation {
+			s.violation(fmt.Sprintf("ERROR may only answer an INVOCATION, not a %s", m.RequestType))
+			return false
+		}
+		rl.dealer.calleeError(s, m)
+	case *wamp.Cancel:
+		// Call canceling is not announced; a client that sends CANCEL
+		// anyway gets nothing, as the specification allows.
+		s.router.log.Debug("router: CANCEL ignored (call_canceling not supported)", "session", s.id)
+	case *wamp.Goodbye:
+		if !s.goodbyeSent.Load() {
+			s.send(&wamp.Goodbye{Reason: wamp.URICloseGoodbyeAndOut})
+		}
+		return false
+	case *wamp.Abort:
+		return false
+	default:
+		s.violation(fmt.Sprintf("a client may not send %s", m.Type()))
+		return false
+	}
+	return true
+}
+
+// send queues m to the session's peer; a full queue disconnects it.
+func (s *session) send(m wamp.Message) bool {
+	return s.deliverResult(s.peer.Send(m))
+}
+
+func (s *session) sendShared(sh *transport.Shared) bool {
+	return s.deliverResult(s.peer.SendShared(sh))
+}
+
+func (s *session) deliverResult(err error) bool {
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, transport.ErrSlowConsumer) {
+		s.router.metrics.slowConsumers.Inc()
+		s.router.log.Warn("router: slow consumer disconnected: outbound queue full",
+			"session", s.id, "realm", s.realm.name, "remote", s.peer.Info().RemoteAddr)
+	}
+	return false
+}
+
+// violation aborts the session for breaking the protocol.
+func (s *session) violation(reason string) {
+	s.router.metrics.protocolViolations.Inc()
+	s.router.log.Info("router: protocol violation", "session", s.id, "reason", reason)
+	s.send(abort(wamp.URIProtocolViolation, reason))
+}
+
+// goodbye starts a router-initiated close; the session ends when the
+// client answers, or when the router gives up waiting.
+func (s *session) goodbye(reason wamp.URI, message string) {
+	if s.goodbyeSent.Swap(true) {
+		return
+	}
+	s.send(&wamp.Goodbye{Details: wamp.Dict{"message": message}, Reason: reason})
+}
+
+// leave removes every trace of the session from its realm.
+func (s *session) leave() {
+	s.realm.broker.removeSession(s)
+	s.realm.dealer.removeSession(s)
+}

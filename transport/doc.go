@@ -1,0 +1,13 @@
+// Package transport carries WAMP messages between a router and its peers:
+// WebSocket (server and client) and an in-process pipe.
+//
+// Every transport gives the same Peer. One goroutine calls Read; any
+// goroutine may call Send, which never blocks: messages wait in a bounded
+// queue that one writer goroutine per connection drains, coalescing all
+// queued frames into a single write. A peer whose queue is full is a slow
+// consumer and is disconnected (Send returns ErrSlowConsumer) so that it
+// cannot stall its senders or grow memory.
+//
+// A message sent to many peers goes through SendShared, which encodes it at
+// most once per serializer, however many peers receive it.
+package transport

@@ -1,0 +1,81 @@
+package transport
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/junction-run/junction/wamp"
+)
+
+// Pipe returns the two ends of an in-process connection, for an app that
+// embeds the router. Messages cross it as Go values: nothing is encoded.
+// Each end's inbound queue is bounded by cfg.OutboundQueue like any other
+// peer's.
+func Pipe(cfg Config) (Peer, Peer) {
+	cfg = cfg.withDefaults()
+	done := make(chan struct{})
+	p := &pipeShared{done: done}
+	a := &localPeer{in: newQueue(cfg.OutboundQueue), shared: p}
+	b := &localPeer{in: newQueue(cfg.OutboundQueue), shared: p}
+	a.other, b.other = b, a
+	return a, b
+}
+
+type pipeShared struct {
+	once sync.Once
+	done chan struct{}
+}
+
+type localPeer struct {
+	in      *queue
+	pending []item
+	other   *localPeer
+	shared  *pipeShared
+}
+
+func (p *localPeer) Info() Info            { return Info{Transport: "local", RemoteAddr: "in-process"} }
+func (p *localPeer) Done() <-chan struct{} { return p.shared.done }
+
+func (p *localPeer) Send(m wamp.Message) error { return p.deliver(item{msg: m}) }
+
+func (p *localPeer) SendShared(s *Shared) error { return p.deliver(item{shared: s}) }
+
+func (p *localPeer) deliver(it item) error {
+	err := p.other.in.push(it)
+	if errors.Is(err, ErrSlowConsumer) {
+		p.Close()
+	}
+	return err
+}
+
+// Read returns messages in the order they were sent; after Close it
+// returns what was already sent, then ErrClosed.
+func (p *localPeer) Read() (wamp.Message, error) {
+	for {
+		if len(p.pending) > 0 {
+			it := p.pending[0]
+			p.pending[0] = item{}
+			p.pending = p.pending[1:]
+			return it.message(), nil
+		}
+		items, closed := p.in.take(nil)
+		if len(items) > 0 {
+			p.pending = items
+			continue
+		}
+		if closed {
+			return nil, ErrClosed
+		}
+		<-p.in.ready
+	}
+}
+
+// Close closes both ends.
+func (p *localPeer) Close() error {
+	p.shared.once.Do(func() {
+		close(p.shared.done)
+		p.in.close()
+		p.other.in.close()
+	})
+	return nil
+}

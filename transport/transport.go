@@ -1,0 +1,130 @@
+package transport
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/junction-run/junction/wamp"
+	"github.com/junction-run/junction/wamp/codec"
+)
+
+// Peer is one end of a WAMP connection.
+type Peer interface {
+	// Read returns the next message. It must be called from one goroutine
+	// at a time. After the connection ends it returns an error: io.EOF
+	// for a clean close, ErrClosed after Close, or what broke it.
+	Read() (wamp.Message, error)
+	// Send queues m for delivery and returns at once. It returns
+	// ErrSlowConsumer (and closes the peer) if the queue is full, or
+	// ErrClosed. The message must not be modified afterwards.
+	Send(m wamp.Message) error
+	// SendShared is Send for a message delivered to many peers: it is
+	// encoded once per serializer, and the bytes are shared.
+	SendShared(s *Shared) error
+	// Close flushes what is queued (within the write timeout), closes the
+	// connection and releases Read. It is safe to call more than once and
+	// from any goroutine.
+	Close() error
+	// Done is closed once the peer is closed.
+	Done() <-chan struct{}
+	// Info describes the connection.
+	Info() Info
+}
+
+// Info describes a connection, for session details and logs.
+type Info struct {
+	Transport  string // "websocket" or "local"
+	Serializer string // codec name, "" for in-process peers
+	RemoteAddr string
+}
+
+// Shared is a message sent to many peers. Its encodings are made on first
+// use, once per serializer, by whichever writer needs them first.
+type Shared struct {
+	Msg  wamp.Message
+	encs [3]sharedEncoding
+}
+
+type sharedEncoding struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// NewShared wraps m for SendShared.
+func NewShared(m wamp.Message) *Shared { return &Shared{Msg: m} }
+
+// Encoded returns m encoded by c, computed once.
+func (s *Shared) Encoded(c codec.Codec) ([]byte, error) {
+	var e *sharedEncoding
+	switch c {
+	case codec.JSON:
+		e = &s.encs[0]
+	case codec.MsgPack:
+		e = &s.encs[1]
+	case codec.CBOR:
+		e = &s.encs[2]
+	default:
+		return codec.Encode(c, s.Msg)
+	}
+	e.once.Do(func() { e.data, e.err = codec.Encode(c, s.Msg) })
+	return e.data, e.err
+}
+
+// Config tunes connections. The zero value is valid: each field's default
+// is given in its comment.
+type Config struct {
+	// MaxMessageSize bounds an incoming message, in bytes. Default 16 MiB.
+	MaxMessageSize int `json:"max_message_size" yaml:"max_message_size"`
+	// OutboundQueue is how many messages may wait for a slow peer before
+	// it is disconnected. Default 16384.
+	OutboundQueue int `json:"outbound_queue" yaml:"outbound_queue"`
+	// PingInterval is how often an idle connection is pinged. Default
+	// 30s; negative disables pings.
+	PingInterval time.Duration `json:"ping_interval" yaml:"ping_interval"`
+	// ReadTimeout closes a connection from which nothing, not even a
+	// pong, arrived for that long. Default PingInterval + 20s, or none if
+	// pings are disabled.
+	ReadTimeout time.Duration `json:"read_timeout" yaml:"read_timeout"`
+	// WriteTimeout bounds one write to the network. Default 10s.
+	WriteTimeout time.Duration `json:"write_timeout" yaml:"write_timeout"`
+	// Serializers lists the codecs offered or accepted, in order of
+	// preference. Default: JSON, MessagePack, CBOR.
+	Serializers []codec.Codec `json:"-" yaml:"-"`
+	// Logger receives transport errors. Default slog.Default().
+	Logger *slog.Logger `json:"-" yaml:"-"`
+}
+
+// Defaults.
+const (
+	DefaultMaxMessageSize = 16 << 20
+	DefaultOutboundQueue  = 16384
+	DefaultPingInterval   = 30 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = DefaultOutboundQueue
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.ReadTimeout == 0 && c.PingInterval > 0 {
+		c.ReadTimeout = c.PingInterval + 20*time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if len(c.Serializers) == 0 {
+		c.Serializers = codec.All
+	}
+	return c
+}

@@ -1,0 +1,356 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+
+	"github.com/junction-run/junction/wamp"
+	"github.com/junction-run/junction/wamp/codec"
+)
+
+// wsConn is a WAMP peer over one WebSocket connection, server or client
+// side. Read runs in the caller's goroutine; writeLoop owns all writes.
+type wsConn struct {
+	conn   net.Conn
+	br     *bufio.Reader
+	codec  codec.Codec
+	cfg    Config
+	client bool // client frames are masked
+	info   Info
+
+	q      *queue
+	done   chan struct{}
+	closer sync.Once
+	// writerDone is closed when writeLoop has returned.
+	writerDone chan struct{}
+
+	hdr  [ws.MaxHeaderSize]byte // header scratch for Read
+	frag []byte                 // a fragmented message being assembled
+}
+
+// control frames ride the outbound queue as these messages, so that the
+// writer stays the only goroutine writing.
+type controlFrame struct {
+	op   ws.OpCode
+	body []byte
+}
+
+func (*controlFrame) Type() wamp.Type { return 0 }
+
+func newWSConn(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, client bool) *wsConn {
+	w := &wsConn{
+		conn:       conn,
+		br:         br,
+		codec:      c,
+		cfg:        cfg,
+		client:     client,
+		q:          newQueue(cfg.OutboundQueue),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		info:       Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()},
+	}
+	go w.writeLoop()
+	return w
+}
+
+func (w *wsConn) Info() Info            { return w.info }
+func (w *wsConn) Done() <-chan struct{} { return w.done }
+
+func (w *wsConn) Send(m wamp.Message) error {
+	return w.push(item{msg: m})
+}
+
+func (w *wsConn) SendShared(s *Shared) error {
+	return w.push(item{shared: s})
+}
+
+func (w *wsConn) push(it item) error {
+	err := w.q.push(it)
+	if errors.Is(err, ErrSlowConsumer) {
+		w.abort()
+	}
+	return err
+}
+
+// Close sends a close frame after what is queued, then closes.
+func (w *wsConn) Close() error {
+	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(ws.StatusNormalClosure, "")}})
+	w.q.close()
+	select {
+	case <-w.writerDone:
+	case <-time.After(w.cfg.WriteTimeout):
+		w.abort()
+	}
+	return nil
+}
+
+// abort closes the connection at once, dropping what is queued.
+func (w *wsConn) abort() {
+	w.closer.Do(func() {
+		close(w.done)
+		w.q.close()
+		w.conn.Close()
+	})
+}
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// Read returns the next WAMP message, answering pings and assembling
+// fragments on the way.
+func (w *wsConn) Read() (wamp.Message, error) {
+	for {
+		if w.cfg.ReadTimeout > 0 && w.br.Buffered() == 0 {
+			w.conn.SetReadDeadline(time.Now().Add(w.cfg.ReadTimeout))
+		}
+		h, err := ws.ReadHeaderBuffer(w.br, w.hdr[:])
+		if err != nil {
+			return nil, w.readFailed(err)
+		}
+		if h.Masked == w.client {
+			w.fail(ws.StatusProtocolError, "bad masking")
+			return nil, fmt.Errorf("%w: masked=%v from the %s", ErrProtocol, h.Masked, map[bool]string{true: "server", false: "client"}[w.client])
+		}
+		if h.Rsv != 0 {
+			w.fail(ws.StatusProtocolError, "reserved bits set")
+			return nil, fmt.Errorf("%w: reserved bits set", ErrProtocol)
+		}
+		if h.OpCode.IsControl() {
+			if err := w.control(h); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		size := int64(len(w.frag)) + h.Length
+		if size > int64(w.cfg.MaxMessageSize) {
+			w.fail(ws.StatusMessageTooBig, "message too big")
+			return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, size, w.cfg.MaxMessageSize)
+		}
+		switch {
+		case h.OpCode == ws.OpContinuation && w.frag == nil,
+			h.OpCode != ws.OpContinuation && w.frag != nil:
+			w.fail(ws.StatusProtocolError, "bad fragmentation")
+			return nil, fmt.Errorf("%w: unexpected opcode %d while assembling fragments", ErrProtocol, h.OpCode)
+		case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
+			w.fail(ws.StatusProtocolError, "unknown opcode")
+			return nil, fmt.Errorf("%w: unknown opcode %d", ErrProtocol, h.OpCode)
+		}
+		if !h.Fin || w.frag != nil {
+			// Fragments are rare: assemble them in a buffer of their own.
+			start := len(w.frag)
+			w.frag = append(w.frag, make([]byte, h.Length)...)
+			if _, err := io.ReadFull(w.br, w.frag[start:]); err != nil {
+				return nil, w.readFailed(err)
+			}
+			if h.Masked {
+				ws.Cipher(w.frag[start:], h.Mask, 0)
+			}
+			if w.frag == nil {
+				w.frag = []byte{}
+			}
+			if !h.Fin {
+				continue
+			}
+			data := w.frag
+			w.frag = nil
+			return w.decode(data)
+		}
+		bp := readBufPool.Get().(*[]byte)
+		buf := *bp
+		if int64(cap(buf)) < h.Length {
+			buf = make([]byte, h.Length)
+		}
+		buf = buf[:h.Length]
+		if _, err := io.ReadFull(w.br, buf); err != nil {
+			readBufPool.Put(bp)
+			return nil, w.readFailed(err)
+		}
+		if h.Masked {
+			ws.Cipher(buf, h.Mask, 0)
+		}
+		m, err := w.decode(buf)
+		if cap(buf) <= 64<<10 {
+			*bp = buf[:0]
+			readBufPool.Put(bp)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+}
+
+func (w *wsConn) decode(data []byte) (wamp.Message, error) {
+	if !w.codec.Binary() && !utf8.Valid(data) {
+		w.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
+		return nil, fmt.Errorf("%w: text frame is not valid UTF-8", ErrProtocol)
+	}
+	// The codecs copy what they keep, so data can be reused after this.
+	return w.codec.Decode(data)
+}
+
+// control handles a ping, pong or close frame.
+func (w *wsConn) control(h ws.Header) error {
+	if h.Length > 125 || !h.Fin {
+		w.fail(ws.StatusProtocolError, "bad control frame")
+		return fmt.Errorf("%w: control frame of %d bytes or fragmented", ErrProtocol, h.Length)
+	}
+	body := make([]byte, h.Length)
+	if _, err := io.ReadFull(w.br, body); err != nil {
+		return w.readFailed(err)
+	}
+	if h.Masked {
+		ws.Cipher(body, h.Mask, 0)
+	}
+	switch h.OpCode {
+	case ws.OpPing:
+		w.q.push(item{msg: &controlFrame{op: ws.OpPong, body: body}})
+	case ws.OpClose:
+		code, _ := ws.ParseCloseFrameData(body)
+		if code == 0 {
+			code = ws.StatusNormalClosure
+		}
+		w.Close()
+		return io.EOF
+	}
+	return nil
+}
+
+// fail sends a close frame with code and reason, then closes.
+func (w *wsConn) fail(code ws.StatusCode, reason string) {
+	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(code, reason)}})
+	w.q.close()
+	go func() {
+		select {
+		case <-w.writerDone:
+		case <-time.After(w.cfg.WriteTimeout):
+		}
+		w.abort()
+	}()
+}
+
+func (w *wsConn) readFailed(err error) error {
+	w.abort()
+	select {
+	case <-w.done:
+		if errors.Is(err, net.ErrClosed) {
+			return ErrClosed
+		}
+	default:
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return io.EOF
+	}
+	return err
+}
+
+var (
+	writeBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	scratchPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+)
+
+// writeLoop owns the connection's writes: it drains the queue, encodes and
+// frames every message into one buffer and writes it with one call.
+func (w *wsConn) writeLoop() {
+	defer close(w.writerDone)
+	defer w.abort()
+	var ping <-chan time.Time
+	if w.cfg.PingInterval > 0 {
+		t := time.NewTicker(w.cfg.PingInterval)
+		defer t.Stop()
+		ping = t.C
+	}
+	var spare []item
+	var hdr [ws.MaxHeaderSize]byte
+	for {
+		select {
+		case <-w.q.ready:
+		case <-ping:
+			w.q.push(item{msg: &controlFrame{op: ws.OpPing}})
+			continue
+		case <-w.done:
+			return
+		}
+		items, closed := w.q.take(spare)
+		if len(items) > 0 {
+			buf := writeBufPool.Get().(*bytes.Buffer)
+			buf.Reset()
+			scratch := scratchPool.Get().(*[]byte)
+			sentClose := false
+			for i := range items {
+				if w.frame(buf, scratch, items[i], hdr[:]) {
+					sentClose = true
+				}
+				items[i] = item{}
+			}
+			w.conn.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
+			_, err := w.conn.Write(buf.Bytes())
+			if buf.Cap() <= 64<<10 {
+				writeBufPool.Put(buf)
+			}
+			if cap(*scratch) <= 64<<10 {
+				scratchPool.Put(scratch)
+			}
+			if err != nil || sentClose {
+				return
+			}
+		}
+		if cap(items) <= 1024 {
+			spare = items[:0]
+		} else {
+			spare = nil
+		}
+		if closed {
+			return
+		}
+	}
+}
+
+// frame appends one WebSocket frame to buf, reporting whether it was a
+// close frame. scratch is reused for encoding. A message that cannot be
+// encoded is a bug of its sender: it is logged and dropped.
+func (w *wsConn) frame(buf *bytes.Buffer, scratch *[]byte, it item, hdr []byte) bool {
+	var (
+		payload []byte
+		op      = ws.OpText
+		err     error
+	)
+	if w.codec.Binary() {
+		op = ws.OpBinary
+	}
+	switch {
+	case it.shared != nil:
+		payload, err = it.shared.Encoded(w.codec)
+	default:
+		if cf, ok := it.msg.(*controlFrame); ok {
+			op, payload = cf.op, cf.body
+			break
+		}
+		*scratch, err = w.codec.Append((*scratch)[:0], it.msg)
+		payload = *scratch
+	}
+	if err != nil {
+		w.cfg.Logger.Error("transport: dropping message that cannot be encoded",
+			"type", it.message().Type(), "serializer", w.codec.Name(), "err", err)
+		return false
+	}
+	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload)), Masked: w.client}
+	if w.client {
+		h.Mask = ws.NewMask()
+	}
+	ws.WriteHeaderBuffer(buf, h, hdr)
+	start := buf.Len()
+	buf.Write(payload)
+	if w.client {
+		ws.Cipher(buf.Bytes()[start:], h.Mask, 0)
+	}
+	return op == ws.OpClose
+}

@@ -1,0 +1,33 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+
+	"github.com/gobwas/ws"
+)
+
+// Dial connects to a WAMP router's WebSocket URL (ws:// or wss://),
+// offering cfg.Serializers in order.
+func Dial(ctx context.Context, url string, cfg Config) (Peer, error) {
+	cfg = cfg.withDefaults()
+	var protos []string
+	for _, c := range cfg.Serializers {
+		protos = append(protos, c.Subprotocol())
+	}
+	d := ws.Dialer{Protocols: protos}
+	conn, br, hs, err := d.Dial(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("transport: dial %s: %w", url, err)
+	}
+	c := pick(cfg.Serializers, hs.Protocol)
+	if c == nil {
+		conn.Close()
+		return nil, fmt.Errorf("%w: router chose %q", ErrNoSubprotocol, hs.Protocol)
+	}
+	if br == nil {
+		br = bufio.NewReaderSize(conn, readBufferSize)
+	}
+	return newWSConn(conn, br, c, cfg, true), nil
+}

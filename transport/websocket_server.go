@@ -1,0 +1,63 @@
+package transport
+
+import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gobwas/ws"
+
+	"github.com/junction-run/junction/wamp/codec"
+)
+
+// Upgrade turns an HTTP request into a WebSocket WAMP peer, choosing the
+// first subprotocol offered by the client that cfg accepts. On error it has
+// already answered the request (400 when no WAMP subprotocol is shared).
+func Upgrade(w http.ResponseWriter, r *http.Request, cfg Config) (Peer, error) {
+	cfg = cfg.withDefaults()
+	var chosen codec.Codec
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			if c := pick(cfg.Serializers, strings.TrimSpace(p)); c != nil && chosen == nil {
+				chosen = c
+			}
+		}
+	}
+	if chosen == nil {
+		var names []string
+		for _, c := range cfg.Serializers {
+			names = append(names, c.Subprotocol())
+		}
+		http.Error(w, fmt.Sprintf("no supported WAMP subprotocol; offer one of %s", strings.Join(names, ", ")), http.StatusBadRequest)
+		return nil, ErrNoSubprotocol
+	}
+	u := ws.HTTPUpgrader{
+		Timeout:  cfg.WriteTimeout,
+		Protocol: func(p string) bool { return p == chosen.Subprotocol() },
+	}
+	conn, rw, _, err := u.Upgrade(r, w)
+	if err != nil {
+		return nil, fmt.Errorf("transport: websocket upgrade: %w", err)
+	}
+	br := rw.Reader
+	if br.Buffered() == 0 {
+		// Drop net/http's 4 KiB reader for a pooled-size one of ours.
+		br = bufio.NewReaderSize(conn, readBufferSize)
+	}
+	return newWSConn(conn, br, chosen, cfg, false), nil
+}
+
+// readBufferSize is the per-connection read buffer. Small, because most
+// connections are idle most of the time; large messages are read straight
+// through it into their own buffer.
+const readBufferSize = 2048
+
+func pick(codecs []codec.Codec, subprotocol string) codec.Codec {
+	for _, c := range codecs {
+		if c.Subprotocol() == subprotocol {
+			return c
+		}
+	}
+	return nil
+}
