@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 
@@ -129,14 +130,15 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 		return u, nil
 	case c == msgpcode.Float || c == msgpcode.Double:
 		return d.DecodeFloat64()
-	case msgpcode.IsString(c):
-		return d.DecodeString()
-	case msgpcode.IsBin(c):
-		b, err := d.DecodeBytes()
-		if b == nil && err == nil {
-			b = []byte{}
+	case msgpcode.IsString(c), msgpcode.IsBin(c):
+		b, err := readMsgpackBytes(md)
+		if err != nil {
+			return nil, err
 		}
-		return b, err
+		if msgpcode.IsString(c) {
+			return string(b), nil
+		}
+		return b, nil
 	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
 		n, err := d.DecodeArrayLen()
 		if err != nil {
@@ -169,10 +171,11 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 			if !msgpcode.IsString(kc) {
 				return nil, fmt.Errorf("map key is not a string")
 			}
-			k, err := d.DecodeString()
+			kb, err := readMsgpackBytes(md)
 			if err != nil {
 				return nil, err
 			}
+			k := string(kb)
 			if m[k], err = decodeMsgpackValue(md, depth+1); err != nil {
 				return nil, err
 			}
@@ -180,6 +183,24 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("unsupported msgpack type code 0x%02x", c)
+}
+
+// readMsgpackBytes reads a str or bin value. The library would allocate
+// whatever length the header claims; checking it against the bytes left
+// first keeps a 5-byte hostile header from costing 4 GiB.
+func readMsgpackBytes(md *mpDecoder) ([]byte, error) {
+	n, err := md.d.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n > md.r.Len() {
+		return nil, fmt.Errorf("string of %d bytes in %d bytes", n, md.r.Len())
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(&md.r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // mpEncoder writes a message with a pooled msgpack.Encoder. Raw payload
