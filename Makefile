@@ -1,0 +1,37 @@
+# Junction developer targets. `make test` is what CI runs (.ci/run).
+GO ?= go
+FUZZTIME ?= 60s
+
+.PHONY: all build test race lint fuzz bench run demo tidy
+
+all: lint test
+
+build:
+	$(GO) build -o bin/junction ./cmd/junction
+
+# The whole suite, race detector on: the README's test command.
+test:
+	$(GO) test -race ./...
+
+race: test
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+# Each decoder's fuzzer for FUZZTIME (go test -fuzz takes one target at a time).
+fuzz:
+	$(GO) test -run XXX -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./wamp/codec/
+	$(GO) test -run XXX -fuzz '^FuzzDecodeMsgPack$$' -fuzztime $(FUZZTIME) ./wamp/codec/
+	$(GO) test -run XXX -fuzz '^FuzzDecodeCBOR$$' -fuzztime $(FUZZTIME) ./wamp/codec/
+
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./...
+
+# The demo: a router on 127.0.0.1:8080 and a client that publishes and calls.
+run demo:
+	$(GO) run ./cmd/junction demo
+
+tidy:
+	$(GO) mod tidy

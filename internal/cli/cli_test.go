@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/wamp"
+)
+
+func TestMainUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"version"}, 0, "junction v"},
+		{[]string{"help"}, 0, "junction router [flags]"},
+		{nil, 2, "Usage:"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"router", "--no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
+		{[]string{"router", "--log-level", "loud"}, 2, `bad --log-level "loud"`},
+		{[]string{"router", "--realm", "bad realm"}, 2, `invalid realm name: "bad realm"`},
+		{[]string{"router", "extra"}, 2, "unexpected arguments: extra"},
+		{[]string{"router", "--listen", "256.0.0.1:99999"}, 1, "listen:"},
+	} {
+		var out bytes.Buffer
+		code := Main(tc.args, &out, &out)
+		if code != tc.code || !strings.Contains(out.String(), tc.out) {
+			t.Errorf("junction %v: exit %d, output %q; want exit %d and %q", tc.args, code, out.String(), tc.code, tc.out)
+		}
+	}
+}
+
+func TestDemoOnce(t *testing.T) {
+	var out, errs bytes.Buffer
+	if code := Main([]string{"demo", "--once", "--listen", "127.0.0.1:0"}, &out, &errs); code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errs.String())
+	}
+	for _, want := range []string{`bob:   received "rpc next", n=3`, "demo.add(2, 3) = 5", "wamp.error.no_such_procedure"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRouterProcess runs the real binary: health check, a session, and a
+// clean stop on SIGTERM that says GOODBYE to the session and exits 0.
+func TestRouterProcess(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "junction")
+	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	cmd := exec.Command(bin, "router", "--listen", "127.0.0.1:0", "--realm", "realm1", "--realm", "second")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logs := bufio.NewScanner(stderr)
+	var url string
+	for logs.Scan() {
+		if m := regexp.MustCompile(`url=(ws://\S+)`).FindStringSubmatch(logs.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	if url == "" {
+		t.Fatal("router did not log its URL")
+	}
+	go io.Copy(io.Discard, stderr)
+
+	health := strings.Replace(strings.TrimSuffix(url, "/ws"), "ws://", "http://", 1) + "/healthz"
+	resp, err := http.Get(health)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, url, client.Config{Realm: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Dial(ctx, url, client.Config{Realm: "third"}); !errors.Is(err, wamp.ErrNoSuchRealm) {
+		t.Fatalf("joining an unknown realm: %v", err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not ended by the router's stop")
+	}
+	var werr *wamp.Error
+	if !errors.As(s.Err(), &werr) || werr.URI != wamp.URICloseSystemShutdown {
+		t.Fatalf("session ended with %v, want GOODBYE %s", s.Err(), wamp.URICloseSystemShutdown)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("router exit: %v", err)
+	}
+}
