@@ -72,7 +72,10 @@ func AsInt64(v any) (int64, bool) {
 // false if v is not an integer in [0, MaxID].
 func AsID(v any) (ID, bool) {
 	if u, ok := v.(uint64); ok {
-		return ID(u), u <= MaxID
+		if u > MaxID {
+			return 0, false
+		}
+		return ID(u), true
 	}
 	n, ok := AsInt64(v)
 	if !ok || n < 0 || n > MaxID {

@@ -111,7 +111,7 @@ func TestRouterProcess(t *testing.T) {
 	}
 	var werr *wamp.Error
 	if !errors.As(s.Err(), &werr) || werr.URI != wamp.URICloseSystemShutdown {
-		t.Fatalf("session ended with %v, want GOODBYE %s", s.Err(), wamp.URICloseSystemShutdown)
+		t.Fatalf("session ended with %v, want GOODBYE %s (router exit: %v)", s.Err(), wamp.URICloseSystemShutdown, cmd.Wait())
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("router exit: %v", err)

@@ -25,6 +25,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	wait := notifySignals()
 	s, err := startServer(&f, stderr)
 	if err != nil {
 		return err
@@ -39,7 +40,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "demo done; the router keeps serving %s, Ctrl-C to stop\n", url)
-	waitForSignal()
+	wait()
 	return nil
 }
 

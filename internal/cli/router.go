@@ -103,22 +103,27 @@ func runRouter(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	wait := notifySignals()
 	s, err := startServer(&f, stderr)
 	if err != nil {
 		return err
 	}
-	waitForSignal()
+	wait()
 	s.stop()
 	return nil
 }
 
-// waitForSignal blocks until SIGINT or SIGTERM; a second one exits at once.
-func waitForSignal() {
+// notifySignals starts catching SIGINT and SIGTERM, before anything is
+// announced, and returns a function that blocks until one arrives; a
+// second signal exits at once.
+func notifySignals() (wait func()) {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	go func() {
+	return func() {
 		<-sig
-		os.Exit(1)
-	}()
+		go func() {
+			<-sig
+			os.Exit(1)
+		}()
+	}
 }
