@@ -59,7 +59,9 @@ func (p *sinkPeer) Close() error {
 	return nil
 }
 func (p *sinkPeer) Done() <-chan struct{} { return p.done }
-func (p *sinkPeer) Info() transport.Info  { return transport.Info{Transport: "bench", Serializer: p.c.Name()} }
+func (p *sinkPeer) Info() transport.Info {
+	return transport.Info{Transport: "bench", Serializer: p.c.Name()}
+}
 
 func benchRouter(b *testing.B) *Router {
 	r, err := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
