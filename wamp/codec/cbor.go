@@ -93,24 +93,8 @@ func normalizeCBOR(v any) (any, error) {
 		return v, nil
 	case float32:
 		return float64(v), nil
-	case []any:
-		for i, e := range v {
-			n, err := normalizeCBOR(e)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = n
-		}
-		return v, nil
-	case map[string]any:
-		for k, e := range v {
-			n, err := normalizeCBOR(e)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = n
-		}
-		return v, nil
+	case []any, map[string]any:
+		return normalizeContainer(v, normalizeCBOR)
 	}
 	return nil, fmt.Errorf("%w: cbor: unsupported value of type %T", wamp.ErrMalformed, v)
 }

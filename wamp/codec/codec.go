@@ -217,3 +217,24 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 	}
 	return wamp.Build(t, elems, n, p)
 }
+
+// normalizeContainer applies leaf to every element of a list or dict,
+// in place: the second pass of the codecs whose library decodes first.
+func normalizeContainer(v any, leaf func(any) (any, error)) (any, error) {
+	var err error
+	switch v := v.(type) {
+	case []any:
+		for i, e := range v {
+			if v[i], err = leaf(e); err != nil {
+				return nil, err
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if v[k], err = leaf(e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return v, nil
+}

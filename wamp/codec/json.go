@@ -155,24 +155,8 @@ func normalizeJSON(v any) (any, error) {
 		return jsonNumber(string(v))
 	case string:
 		return jsonString(v)
-	case []any:
-		for i, e := range v {
-			n, err := normalizeJSON(e)
-			if err != nil {
-				return nil, err
-			}
-			v[i] = n
-		}
-		return v, nil
-	case map[string]any:
-		for k, e := range v {
-			n, err := normalizeJSON(e)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = n
-		}
-		return v, nil
+	case []any, map[string]any:
+		return normalizeContainer(v, normalizeJSON)
 	}
 	return v, nil
 }
