@@ -109,13 +109,19 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "router: stopped", http.StatusServiceUnavailable)
 		return
 	}
-	defer r.wg.Done()
 	peer, err := transport.Upgrade(w, req, r.cfg.Transport)
 	if err != nil {
+		r.wg.Done()
 		r.log.Debug("router: websocket upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
 	}
-	r.serve(peer)
+	// A goroutine of our own serves the session, so that net/http's
+	// connection state (its buffers, its goroutine's stack) is freed now
+	// rather than held for the life of the session.
+	go func() {
+		defer r.wg.Done()
+		r.serve(peer)
+	}()
 }
 
 // Attach serves a session on peer and returns when it has ended. It is

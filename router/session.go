@@ -38,32 +38,49 @@ func (r *Router) serve(peer transport.Peer) {
 	}
 	defer r.untrack(s)
 	defer s.leave()
-	log := r.log.With("session", s.id, "realm", s.realm.name)
+	s.loop()
+}
+
+// loop routes the session's messages until it ends. It is kept small, as
+// is the peer's Read, because idle sessions wait inside it: a shallow
+// stack is one the garbage collector can shrink.
+func (s *session) loop() {
 	for {
-		m, err := peer.Read()
+		m, err := s.peer.Read()
 		if err != nil {
-			var de *wamp.DecodeError
-			switch {
-			case errors.As(err, &de) && de.InvalidURI && de.Request != 0 && isRequest(de.Type):
-				// A well-formed request with a bad URI gets an ERROR,
-				// as the specification asks, and the session goes on.
-				s.send(&wamp.ErrorMessage{RequestType: de.Type, Request: de.Request, Error: wamp.URIInvalidURI,
-					Payload: wamp.Payload{Args: wamp.List{de.Error()}}})
+			if s.readFailed(err) {
 				continue
-			case errors.Is(err, wamp.ErrMalformed):
-				s.violation(err.Error())
-			case errors.Is(err, io.EOF), errors.Is(err, transport.ErrClosed):
-				log.Debug("router: session ended", "err", err)
-			default:
-				log.Info("router: connection lost", "err", err)
 			}
 			return
 		}
-		r.metrics.received[m.Type()].Inc()
+		s.router.metrics.received[m.Type()].Inc()
 		if !s.route(m) {
 			return
 		}
 	}
+}
+
+// readFailed handles an error from Read and reports whether the session
+// goes on.
+//
+//go:noinline
+func (s *session) readFailed(err error) bool {
+	var de *wamp.DecodeError
+	switch {
+	case errors.As(err, &de) && de.InvalidURI && de.Request != 0 && isRequest(de.Type):
+		// A well-formed request with a bad URI gets an ERROR, as the
+		// specification asks, and the session goes on.
+		s.send(&wamp.ErrorMessage{RequestType: de.Type, Request: de.Request, Error: wamp.URIInvalidURI,
+			Payload: wamp.Payload{Args: wamp.List{de.Error()}}})
+		return true
+	case errors.Is(err, wamp.ErrMalformed):
+		s.violation(err.Error())
+	case errors.Is(err, io.EOF), errors.Is(err, transport.ErrClosed):
+		s.router.log.Debug("router: session ended", "session", s.id, "realm", s.realm.name, "err", err)
+	default:
+		s.router.log.Info("router: connection lost", "session", s.id, "realm", s.realm.name, "err", err)
+	}
+	return false
 }
 
 func isRequest(t wamp.Type) bool {
@@ -125,6 +142,8 @@ func abort(reason wamp.URI, message string) *wamp.Abort {
 }
 
 // route handles one message; false ends the session.
+//
+//go:noinline
 func (s *session) route(m wamp.Message) bool {
 	rl := s.realm
 	switch m := m.(type) {

@@ -84,3 +84,10 @@ func (q *queue) close() {
 	q.mu.Unlock()
 	q.signal()
 }
+
+// empty reports whether nothing is queued.
+func (q *queue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) == 0
+}

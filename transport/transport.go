@@ -80,8 +80,8 @@ type Config struct {
 	// OutboundQueue is how many messages may wait for a slow peer before
 	// it is disconnected. Default 16384.
 	OutboundQueue int `json:"outbound_queue" yaml:"outbound_queue"`
-	// PingInterval is how often an idle connection is pinged. Default
-	// 30s; negative disables pings.
+	// PingInterval is how long a connection may stay silent before it is
+	// pinged. Default 30s; negative disables pings.
 	PingInterval time.Duration `json:"ping_interval" yaml:"ping_interval"`
 	// ReadTimeout closes a connection from which nothing, not even a
 	// pong, arrived for that long. Default PingInterval + 20s, or none if
@@ -116,6 +116,10 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadTimeout == 0 && c.PingInterval > 0 {
 		c.ReadTimeout = c.PingInterval + 20*time.Second
+	}
+	if c.PingInterval > 0 && c.ReadTimeout > 0 && c.ReadTimeout <= c.PingInterval {
+		// The pong needs time to come back.
+		c.ReadTimeout = c.PingInterval + c.PingInterval/2
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -30,8 +31,13 @@ type wsConn struct {
 	q      *queue
 	done   chan struct{}
 	closer sync.Once
-	// writerDone is closed when writeLoop has returned.
-	writerDone chan struct{}
+	// writing is set while a writer goroutine runs. There is none while
+	// nothing is queued, so an idle connection costs one goroutine (its
+	// reader), not two.
+	writing atomic.Bool
+	// flushed is closed once the queue is closed and drained.
+	flushed   chan struct{}
+	flushOnce sync.Once
 
 	hdr  [ws.MaxHeaderSize]byte // header scratch for Read
 	frag []byte                 // a fragmented message being assembled
@@ -48,17 +54,16 @@ func (*controlFrame) Type() wamp.Type { return 0 }
 
 func newWSConn(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, client bool) *wsConn {
 	w := &wsConn{
-		conn:       conn,
-		br:         br,
-		codec:      c,
-		cfg:        cfg,
-		client:     client,
-		q:          newQueue(cfg.OutboundQueue),
-		done:       make(chan struct{}),
-		writerDone: make(chan struct{}),
-		info:       Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()},
+		conn:    conn,
+		br:      br,
+		codec:   c,
+		cfg:     cfg,
+		client:  client,
+		q:       newQueue(cfg.OutboundQueue),
+		done:    make(chan struct{}),
+		flushed: make(chan struct{}),
+		info:    Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()},
 	}
-	go w.writeLoop()
 	return w
 }
 
@@ -75,21 +80,37 @@ func (w *wsConn) SendShared(s *Shared) error {
 
 func (w *wsConn) push(it item) error {
 	err := w.q.push(it)
-	if errors.Is(err, ErrSlowConsumer) {
+	switch {
+	case err == nil:
+		w.kick()
+	case errors.Is(err, ErrSlowConsumer):
 		w.abort()
 	}
 	return err
 }
 
+// kick starts a writer unless one is running.
+func (w *wsConn) kick() {
+	if w.writing.CompareAndSwap(false, true) {
+		go w.writeLoop()
+	}
+}
+
+// closeQueue stops further sends and lets the writer flush what is queued.
+func (w *wsConn) closeQueue(code ws.StatusCode, reason string) {
+	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(code, reason)}})
+	w.q.close()
+	w.kick()
+}
+
 // Close sends a close frame after what is queued, then closes.
 func (w *wsConn) Close() error {
-	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(ws.StatusNormalClosure, "")}})
-	w.q.close()
+	w.closeQueue(ws.StatusNormalClosure, "")
 	select {
-	case <-w.writerDone:
+	case <-w.flushed:
 	case <-time.After(w.cfg.WriteTimeout):
-		w.abort()
 	}
+	w.abort()
 	return nil
 }
 
@@ -106,86 +127,142 @@ var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // Read returns the next WAMP message, answering pings and assembling
 // fragments on the way.
+//
+// Read waits for data in this small frame and only then calls the large
+// readMessage: an idle connection's goroutine is parked on a shallow
+// stack, which the garbage collector shrinks to a few KiB. Keep-alive
+// rides on the read deadline, so it costs no timer: after PingInterval of
+// silence Read sends a ping, and gives up when ReadTimeout has passed with
+// nothing received.
 func (w *wsConn) Read() (wamp.Message, error) {
 	for {
-		if w.cfg.ReadTimeout > 0 && w.br.Buffered() == 0 {
-			w.conn.SetReadDeadline(time.Now().Add(w.cfg.ReadTimeout))
-		}
-		h, err := ws.ReadHeaderBuffer(w.br, w.hdr[:])
-		if err != nil {
-			return nil, w.readFailed(err)
-		}
-		if h.Masked == w.client {
-			w.fail(ws.StatusProtocolError, "bad masking")
-			return nil, fmt.Errorf("%w: masked=%v from the %s", ErrProtocol, h.Masked, map[bool]string{true: "server", false: "client"}[w.client])
-		}
-		if h.Rsv != 0 {
-			w.fail(ws.StatusProtocolError, "reserved bits set")
-			return nil, fmt.Errorf("%w: reserved bits set", ErrProtocol)
-		}
-		if h.OpCode.IsControl() {
-			if err := w.control(h); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		size := int64(len(w.frag)) + h.Length
-		if size > int64(w.cfg.MaxMessageSize) {
-			w.fail(ws.StatusMessageTooBig, "message too big")
-			return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, size, w.cfg.MaxMessageSize)
-		}
-		switch {
-		case h.OpCode == ws.OpContinuation && w.frag == nil,
-			h.OpCode != ws.OpContinuation && w.frag != nil:
-			w.fail(ws.StatusProtocolError, "bad fragmentation")
-			return nil, fmt.Errorf("%w: unexpected opcode %d while assembling fragments", ErrProtocol, h.OpCode)
-		case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
-			w.fail(ws.StatusProtocolError, "unknown opcode")
-			return nil, fmt.Errorf("%w: unknown opcode %d", ErrProtocol, h.OpCode)
-		}
-		if !h.Fin || w.frag != nil {
-			// Fragments are rare: assemble them in a buffer of their own.
-			start := len(w.frag)
-			w.frag = append(w.frag, make([]byte, h.Length)...)
-			if _, err := io.ReadFull(w.br, w.frag[start:]); err != nil {
+		if w.br.Buffered() == 0 {
+			if err := w.await(); err != nil {
 				return nil, w.readFailed(err)
 			}
-			if h.Masked {
-				ws.Cipher(w.frag[start:], h.Mask, 0)
-			}
-			if w.frag == nil {
-				w.frag = []byte{}
-			}
-			if !h.Fin {
-				continue
-			}
-			data := w.frag
-			w.frag = nil
-			return w.decode(data)
 		}
-		bp := readBufPool.Get().(*[]byte)
-		buf := *bp
-		if int64(cap(buf)) < h.Length {
-			buf = make([]byte, h.Length)
+		if m, err := w.readFrame(); m != nil || err != nil {
+			return m, err
 		}
-		buf = buf[:h.Length]
-		if _, err := io.ReadFull(w.br, buf); err != nil {
-			readBufPool.Put(bp)
+	}
+}
+
+// await blocks until at least one byte can be read.
+func (w *wsConn) await() error {
+	wait, pinged := w.cfg.ReadTimeout, false
+	if p := w.cfg.PingInterval; p > 0 && (wait <= 0 || p < wait) {
+		wait = p
+	}
+	for {
+		if wait > 0 {
+			w.conn.SetReadDeadline(time.Now().Add(wait))
+		}
+		_, err := w.br.Peek(1)
+		var ne net.Error
+		if err == nil || pinged || w.cfg.PingInterval <= 0 || !errors.As(err, &ne) || !ne.Timeout() {
+			return err
+		}
+		w.push(item{msg: &controlFrame{op: ws.OpPing}})
+		pinged, wait = true, w.cfg.ReadTimeout-w.cfg.PingInterval
+	}
+}
+
+// readFrame reads one frame: it returns a message when the frame completes
+// one, and nil, nil after a control frame or a fragment.
+//
+//go:noinline
+func (w *wsConn) readFrame() (wamp.Message, error) {
+	if w.cfg.ReadTimeout > 0 && w.br.Buffered() == 0 {
+		w.conn.SetReadDeadline(time.Now().Add(w.cfg.ReadTimeout))
+	}
+	h, err := ws.ReadHeaderBuffer(w.br, w.hdr[:])
+	if err != nil {
+		return nil, w.readFailed(err)
+	}
+	if h.Masked == w.client {
+		w.fail(ws.StatusProtocolError, "bad masking")
+		return nil, fmt.Errorf("%w: masked=%v from the %s", ErrProtocol, h.Masked, map[bool]string{true: "server", false: "client"}[w.client])
+	}
+	if h.Rsv != 0 {
+		w.fail(ws.StatusProtocolError, "reserved bits set")
+		return nil, fmt.Errorf("%w: reserved bits set", ErrProtocol)
+	}
+	if h.OpCode.IsControl() {
+		return nil, w.control(h)
+	}
+	size := int64(len(w.frag)) + h.Length
+	if size > int64(w.cfg.MaxMessageSize) {
+		w.fail(ws.StatusMessageTooBig, "message too big")
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, size, w.cfg.MaxMessageSize)
+	}
+	switch {
+	case h.OpCode == ws.OpContinuation && w.frag == nil,
+		h.OpCode != ws.OpContinuation && w.frag != nil:
+		w.fail(ws.StatusProtocolError, "bad fragmentation")
+		return nil, fmt.Errorf("%w: unexpected opcode %d while assembling fragments", ErrProtocol, h.OpCode)
+	case h.OpCode != ws.OpContinuation && h.OpCode != ws.OpText && h.OpCode != ws.OpBinary:
+		w.fail(ws.StatusProtocolError, "unknown opcode")
+		return nil, fmt.Errorf("%w: unknown opcode %d", ErrProtocol, h.OpCode)
+	}
+	if !h.Fin || w.frag != nil {
+		// Fragments are rare: assemble them in a buffer of their own.
+		start := len(w.frag)
+		w.frag = append(w.frag, make([]byte, h.Length)...)
+		if _, err := io.ReadFull(w.br, w.frag[start:]); err != nil {
+			return nil, w.readFailed(err)
+		}
+		if h.Masked {
+			ws.Cipher(w.frag[start:], h.Mask, 0)
+		}
+		if w.frag == nil {
+			w.frag = []byte{}
+		}
+		if !h.Fin {
+			return nil, nil
+		}
+		data := w.frag
+		w.frag = nil
+		return w.decode(data)
+	}
+	if h.Length <= int64(w.br.Size()) {
+		// The whole frame fits in the read buffer: decode it in place
+		// (the codecs copy what they keep), with no allocation.
+		buf, err := w.br.Peek(int(h.Length))
+		if err != nil {
 			return nil, w.readFailed(err)
 		}
 		if h.Masked {
 			ws.Cipher(buf, h.Mask, 0)
 		}
 		m, err := w.decode(buf)
-		if cap(buf) <= 64<<10 {
-			*bp = buf[:0]
-			readBufPool.Put(bp)
-		}
+		w.br.Discard(len(buf))
 		if err != nil {
 			return nil, err
 		}
 		return m, nil
 	}
+	bp := readBufPool.Get().(*[]byte)
+	buf := *bp
+	if int64(cap(buf)) < h.Length {
+		buf = make([]byte, h.Length)
+	}
+	buf = buf[:h.Length]
+	if _, err := io.ReadFull(w.br, buf); err != nil {
+		readBufPool.Put(bp)
+		return nil, w.readFailed(err)
+	}
+	if h.Masked {
+		ws.Cipher(buf, h.Mask, 0)
+	}
+	m, err := w.decode(buf)
+	if cap(buf) <= 64<<10 {
+		*bp = buf[:0]
+		readBufPool.Put(bp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (w *wsConn) decode(data []byte) (wamp.Message, error) {
@@ -212,7 +289,7 @@ func (w *wsConn) control(h ws.Header) error {
 	}
 	switch h.OpCode {
 	case ws.OpPing:
-		w.q.push(item{msg: &controlFrame{op: ws.OpPong, body: body}})
+		w.push(item{msg: &controlFrame{op: ws.OpPong, body: body}})
 	case ws.OpClose:
 		code, _ := ws.ParseCloseFrameData(body)
 		if code == 0 {
@@ -226,11 +303,10 @@ func (w *wsConn) control(h ws.Header) error {
 
 // fail sends a close frame with code and reason, then closes.
 func (w *wsConn) fail(code ws.StatusCode, reason string) {
-	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(code, reason)}})
-	w.q.close()
+	w.closeQueue(code, reason)
 	go func() {
 		select {
-		case <-w.writerDone:
+		case <-w.flushed:
 		case <-time.After(w.cfg.WriteTimeout):
 		}
 		w.abort()
@@ -257,59 +333,55 @@ var (
 	scratchPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 )
 
-// writeLoop owns the connection's writes: it drains the queue, encodes and
-// frames every message into one buffer and writes it with one call.
+// writeLoop runs while there is something to write: it takes the whole
+// backlog, encodes and frames every message into one buffer, writes it
+// with one call, and exits when the queue is empty.
 func (w *wsConn) writeLoop() {
-	defer close(w.writerDone)
-	defer w.abort()
-	var ping <-chan time.Time
-	if w.cfg.PingInterval > 0 {
-		t := time.NewTicker(w.cfg.PingInterval)
-		defer t.Stop()
-		ping = t.C
-	}
 	var spare []item
 	var hdr [ws.MaxHeaderSize]byte
 	for {
-		select {
-		case <-w.q.ready:
-		case <-ping:
-			w.q.push(item{msg: &controlFrame{op: ws.OpPing}})
-			continue
-		case <-w.done:
-			return
-		}
 		items, closed := w.q.take(spare)
-		if len(items) > 0 {
-			buf := writeBufPool.Get().(*bytes.Buffer)
-			buf.Reset()
-			scratch := scratchPool.Get().(*[]byte)
-			sentClose := false
-			for i := range items {
-				if w.frame(buf, scratch, items[i], hdr[:]) {
-					sentClose = true
-				}
-				items[i] = item{}
-			}
-			w.conn.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
-			_, err := w.conn.Write(buf.Bytes())
-			if buf.Cap() <= 64<<10 {
-				writeBufPool.Put(buf)
-			}
-			if cap(*scratch) <= 64<<10 {
-				scratchPool.Put(scratch)
-			}
-			if err != nil || sentClose {
+		if len(items) == 0 {
+			if closed {
+				w.flushOnce.Do(func() { close(w.flushed) })
 				return
 			}
+			w.writing.Store(false)
+			// A push that came after take but before Store saw a running
+			// writer and did not start one: look again.
+			if w.q.empty() || !w.writing.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		buf := writeBufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		scratch := scratchPool.Get().(*[]byte)
+		sentClose := false
+		for i := range items {
+			if w.frame(buf, scratch, items[i], hdr[:]) {
+				sentClose = true
+			}
+			items[i] = item{}
+		}
+		w.conn.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
+		_, err := w.conn.Write(buf.Bytes())
+		if buf.Cap() <= 64<<10 {
+			writeBufPool.Put(buf)
+		}
+		if cap(*scratch) <= 64<<10 {
+			scratchPool.Put(scratch)
+		}
+		if err != nil || sentClose {
+			// Nothing more may follow a close frame.
+			w.flushOnce.Do(func() { close(w.flushed) })
+			w.abort()
+			return
 		}
 		if cap(items) <= 1024 {
 			spare = items[:0]
 		} else {
 			spare = nil
-		}
-		if closed {
-			return
 		}
 	}
 }

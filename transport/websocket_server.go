@@ -51,7 +51,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, cfg Config) (Peer, error) {
 // readBufferSize is the per-connection read buffer. Small, because most
 // connections are idle most of the time; large messages are read straight
 // through it into their own buffer.
-const readBufferSize = 2048
+const readBufferSize = 1024
 
 func pick(codecs []codec.Codec, subprotocol string) codec.Codec {
 	for _, c := range codecs {

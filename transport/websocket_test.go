@@ -227,3 +227,36 @@ func TestPipe(t *testing.T) {
 		t.Fatalf("Read after close: %v", err)
 	}
 }
+
+func TestPongsKeepAQuietClientConnected(t *testing.T) {
+	url, errs := echoServer(t, Config{PingInterval: 30 * time.Millisecond, ReadTimeout: 100 * time.Millisecond})
+	p, err := Dial(context.Background(), url, Config{PingInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	got := make(chan wamp.Message, 1)
+	go func() {
+		for {
+			m, err := p.Read() // answers the server's pings
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- m
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // five read timeouts' worth of silence
+	p.Send(&wamp.Published{Request: 1, Publication: 2})
+	select {
+	case m, ok := <-got:
+		if !ok {
+			t.Fatalf("connection closed: %v", <-errs)
+		}
+		if m.(*wamp.Published).Publication != 2 {
+			t.Fatalf("got %#v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no echo")
+	}
+}
