@@ -21,26 +21,26 @@ func (msgpackCodec) Binary() bool        { return true }
 
 // mpDecoder pairs a reusable decoder with its reader.
 type mpDecoder struct {
-	r bytes.Reader
-	d *msgpack.Decoder
+	data []byte
+	r    bytes.Reader
+	d    *msgpack.Decoder
 }
 
-var mpDecoders = sync.Pool{New: func() any {
-	md := &mpDecoder{}
+// newMPDecoder returns a decoder reading data. Decoders are not pooled:
+// the library keeps a scratch buffer that hostile lengths can grow, and
+// a pooled decoder would carry it from message to message.
+func newMPDecoder(data []byte) *mpDecoder {
+	md := &mpDecoder{data: data}
+	md.r.Reset(data)
 	md.d = msgpack.NewDecoder(&md.r)
 	return md
-}}
-
-func getMPDecoder(data []byte) *mpDecoder {
-	md := mpDecoders.Get().(*mpDecoder)
-	md.r.Reset(data)
-	md.d.Reset(&md.r)
-	return md
 }
 
+// offset is how far md has read into its data.
+func (md *mpDecoder) offset() int { return len(md.data) - md.r.Len() }
+
 func (c msgpackCodec) Decode(data []byte) (wamp.Message, error) {
-	md := getMPDecoder(data)
-	defer mpDecoders.Put(md)
+	md := newMPDecoder(data)
 	code, err := md.d.PeekCode()
 	if err != nil {
 		return nil, malformed(0, "msgpack: %v", err)
@@ -72,11 +72,16 @@ type mpFrame struct {
 	n  int
 }
 
-func (f *mpFrame) value(int) (any, error) { return decodeMsgpackValue(f.md, 0) }
+func (f *mpFrame) value(int) (any, error) { return decodeMsgpackValue(f.md, 0, true) }
 
+// raw returns a copy of the next value's bytes, validated by walking it
+// without building it.
 func (f *mpFrame) raw(int) ([]byte, error) {
-	b, err := f.md.d.DecodeRaw()
-	return []byte(b), err
+	start := f.md.offset()
+	if _, err := decodeMsgpackValue(f.md, 0, false); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(f.md.data[start:f.md.offset()]), nil
 }
 
 func (f *mpFrame) isList(b []byte) bool {
@@ -88,9 +93,8 @@ func (f *mpFrame) isDict(b []byte) bool {
 }
 
 func (msgpackCodec) DecodeValue(data []byte) (any, error) {
-	md := getMPDecoder(data)
-	defer mpDecoders.Put(md)
-	v, err := decodeMsgpackValue(md, 0)
+	md := newMPDecoder(data)
+	v, err := decodeMsgpackValue(md, 0, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: msgpack: %v", wamp.ErrMalformed, err)
 	}
@@ -100,10 +104,11 @@ func (msgpackCodec) DecodeValue(data []byte) (any, error) {
 	return v, nil
 }
 
-// decodeMsgpackValue decodes one value into normalised types. Container
-// lengths are checked against the bytes left, so that a hostile length
-// cannot make us allocate more than the message could hold.
-func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
+// decodeMsgpackValue decodes one value into normalised types, or with
+// keep false only checks and skips it. Lengths are checked against the
+// bytes left, so that a hostile length cannot make us allocate more than
+// the message could hold.
+func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nested deeper than %d", maxDepth)
 	}
@@ -131,8 +136,8 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 	case c == msgpcode.Float || c == msgpcode.Double:
 		return d.DecodeFloat64()
 	case msgpcode.IsString(c), msgpcode.IsBin(c):
-		b, err := readMsgpackBytes(md)
-		if err != nil {
+		b, err := readMsgpackBytes(md, keep)
+		if err != nil || !keep {
 			return nil, err
 		}
 		if msgpcode.IsString(c) {
@@ -147,11 +152,21 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 		if n > md.r.Len() {
 			return nil, fmt.Errorf("array of %d elements in %d bytes", n, md.r.Len())
 		}
-		l := make(wamp.List, n)
-		for i := range l {
-			if l[i], err = decodeMsgpackValue(md, depth+1); err != nil {
+		var l wamp.List
+		if keep {
+			l = make(wamp.List, n)
+		}
+		for i := range n {
+			v, err := decodeMsgpackValue(md, depth+1, keep)
+			if err != nil {
 				return nil, err
 			}
+			if keep {
+				l[i] = v
+			}
+		}
+		if !keep {
+			return nil, nil
 		}
 		return l, nil
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
@@ -162,7 +177,10 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 		if 2*n > md.r.Len() {
 			return nil, fmt.Errorf("map of %d entries in %d bytes", n, md.r.Len())
 		}
-		m := make(wamp.Dict, n)
+		var m wamp.Dict
+		if keep {
+			m = make(wamp.Dict, n)
+		}
 		for range n {
 			kc, err := d.PeekCode()
 			if err != nil {
@@ -171,14 +189,20 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 			if !msgpcode.IsString(kc) {
 				return nil, fmt.Errorf("map key is not a string")
 			}
-			kb, err := readMsgpackBytes(md)
+			kb, err := readMsgpackBytes(md, keep)
 			if err != nil {
 				return nil, err
 			}
-			k := string(kb)
-			if m[k], err = decodeMsgpackValue(md, depth+1); err != nil {
+			v, err := decodeMsgpackValue(md, depth+1, keep)
+			if err != nil {
 				return nil, err
 			}
+			if keep {
+				m[string(kb)] = v
+			}
+		}
+		if !keep {
+			return nil, nil
 		}
 		return m, nil
 	}
@@ -188,13 +212,17 @@ func decodeMsgpackValue(md *mpDecoder, depth int) (any, error) {
 // readMsgpackBytes reads a str or bin value. The library would allocate
 // whatever length the header claims; checking it against the bytes left
 // first keeps a 5-byte hostile header from costing 4 GiB.
-func readMsgpackBytes(md *mpDecoder) ([]byte, error) {
+func readMsgpackBytes(md *mpDecoder, keep bool) ([]byte, error) {
 	n, err := md.d.DecodeBytesLen()
 	if err != nil {
 		return nil, err
 	}
 	if n > md.r.Len() {
 		return nil, fmt.Errorf("string of %d bytes in %d bytes", n, md.r.Len())
+	}
+	if !keep {
+		_, err := md.r.Seek(int64(n), io.SeekCurrent)
+		return nil, err
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(&md.r, b); err != nil {
