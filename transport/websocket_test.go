@@ -95,8 +95,15 @@ func writeFrame(t *testing.T, conn net.Conn, f ws.Frame) {
 func readFrame(t *testing.T, conn net.Conn, br *bufio.Reader) ws.Frame {
 	t.Helper()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, err := ws.ReadFrame(br)
+	h, err := ws.ReadHeader(br)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Length > 1<<20 {
+		t.Fatalf("frame of %d bytes", h.Length)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	if _, err := io.ReadFull(br, f.Payload); err != nil {
 		t.Fatal(err)
 	}
 	return f
