@@ -15,8 +15,8 @@ func Pipe(cfg Config) (Peer, Peer) {
 	cfg = cfg.withDefaults()
 	done := make(chan struct{})
 	p := &pipeShared{done: done}
-	a := &localPeer{in: newQueue(cfg.OutboundQueue), shared: p}
-	b := &localPeer{in: newQueue(cfg.OutboundQueue), shared: p}
+	a := &localPeer{in: newQueue(cfg.OutboundQueue, true), shared: p}
+	b := &localPeer{in: newQueue(cfg.OutboundQueue, true), shared: p}
 	a.other, b.other = b, a
 	return a, b
 }
@@ -58,7 +58,7 @@ func (p *localPeer) Read() (wamp.Message, error) {
 			p.pending = p.pending[1:]
 			return it.message(), nil
 		}
-		items, closed := p.in.take(nil)
+		items, closed := p.in.take()
 		if len(items) > 0 {
 			p.pending = items
 			continue

@@ -26,13 +26,23 @@ func (it item) message() wamp.Message {
 type queue struct {
 	mu     sync.Mutex
 	items  []item
+	free   []item // a spare array for items, handed back by recycle
 	max    int
 	closed bool
-	ready  chan struct{} // has a token while items is non-empty or closed
+	// ready has a token while items is non-empty or the queue is closed,
+	// for a consumer that blocks on it; nil for one that is started on
+	// demand instead (a WebSocket writer), which saves it per connection.
+	ready chan struct{}
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, ready: make(chan struct{}, 1)}
+// newQueue returns a queue of at most max items; blocking gives it the
+// ready channel.
+func newQueue(max int, blocking bool) *queue {
+	q := &queue{max: max}
+	if blocking {
+		q.ready = make(chan struct{}, 1)
+	}
+	return q
 }
 
 // push adds it; it fails with ErrClosed or, when full, ErrSlowConsumer
@@ -60,21 +70,39 @@ func (q *queue) push(it item) error {
 }
 
 func (q *queue) signal() {
+	if q.ready == nil {
+		return
+	}
 	select {
 	case q.ready <- struct{}{}:
 	default:
 	}
 }
 
-// take returns everything queued, handing spare (emptied) back for reuse,
-// and whether the queue is closed.
-func (q *queue) take(spare []item) ([]item, bool) {
+// take returns everything queued and whether the queue is closed. The
+// caller owns the returned slice until it hands it back with recycle;
+// the queue fills a spare array meanwhile, so that the two never alias.
+func (q *queue) take() ([]item, bool) {
 	q.mu.Lock()
 	items := q.items
-	q.items = spare[:0]
+	q.items, q.free = q.free, nil
 	closed := q.closed
 	q.mu.Unlock()
 	return items, closed
+}
+
+// recycle hands back a slice returned by take, for reuse unless it grew
+// large.
+func (q *queue) recycle(items []item) {
+	clear(items)
+	if cap(items) == 0 || cap(items) > 1024 {
+		return
+	}
+	q.mu.Lock()
+	if q.free == nil {
+		q.free = items[:0]
+	}
+	q.mu.Unlock()
 }
 
 // close stops further pushes; what is queued stays for a final take.

@@ -22,7 +22,7 @@ import (
 // side. Read runs in the caller's goroutine; writeLoop owns all writes.
 type wsConn struct {
 	conn   net.Conn
-	br     *bufio.Reader
+	br     *connReader
 	codec  codec.Codec
 	cfg    Config
 	client bool // client frames are masked
@@ -55,11 +55,11 @@ func (*controlFrame) Type() wamp.Type { return 0 }
 func newWSConn(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, client bool) *wsConn {
 	w := &wsConn{
 		conn:    conn,
-		br:      br,
+		br:      newConnReader(conn, br),
 		codec:   c,
 		cfg:     cfg,
 		client:  client,
-		q:       newQueue(cfg.OutboundQueue),
+		q:       newQueue(cfg.OutboundQueue, false),
 		done:    make(chan struct{}),
 		flushed: make(chan struct{}),
 		info:    Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()},
@@ -157,7 +157,7 @@ func (w *wsConn) await() error {
 		if wait > 0 {
 			w.conn.SetReadDeadline(time.Now().Add(wait))
 		}
-		_, err := w.br.Peek(1)
+		err := w.br.wait()
 		var ne net.Error
 		if err == nil || pinged || w.cfg.PingInterval <= 0 || !errors.As(err, &ne) || !ne.Timeout() {
 			return err
@@ -337,11 +337,11 @@ var (
 // backlog, encodes and frames every message into one buffer, writes it
 // with one call, and exits when the queue is empty.
 func (w *wsConn) writeLoop() {
-	var spare []item
 	var hdr [ws.MaxHeaderSize]byte
 	for {
-		items, closed := w.q.take(spare)
+		items, closed := w.q.take()
 		if len(items) == 0 {
+			w.q.recycle(items)
 			if closed {
 				w.flushOnce.Do(func() { close(w.flushed) })
 				return
@@ -362,8 +362,8 @@ func (w *wsConn) writeLoop() {
 			if w.frame(buf, scratch, items[i], hdr[:]) {
 				sentClose = true
 			}
-			items[i] = item{}
 		}
+		w.q.recycle(items)
 		w.conn.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
 		_, err := w.conn.Write(buf.Bytes())
 		if buf.Cap() <= 64<<10 {
@@ -377,11 +377,6 @@ func (w *wsConn) writeLoop() {
 			w.flushOnce.Do(func() { close(w.flushed) })
 			w.abort()
 			return
-		}
-		if cap(items) <= 1024 {
-			spare = items[:0]
-		} else {
-			spare = nil
 		}
 	}
 }

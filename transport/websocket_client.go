@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 
@@ -25,9 +24,6 @@ func Dial(ctx context.Context, url string, cfg Config) (Peer, error) {
 	if c == nil {
 		conn.Close()
 		return nil, fmt.Errorf("%w: router chose %q", ErrNoSubprotocol, hs.Protocol)
-	}
-	if br == nil {
-		br = bufio.NewReaderSize(conn, readBufferSize)
 	}
 	return newWSConn(conn, br, c, cfg, true), nil
 }

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,18 +39,10 @@ func Upgrade(w http.ResponseWriter, r *http.Request, cfg Config) (Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: websocket upgrade: %w", err)
 	}
-	br := rw.Reader
-	if br.Buffered() == 0 {
-		// Drop net/http's 4 KiB reader for a pooled-size one of ours.
-		br = bufio.NewReaderSize(conn, readBufferSize)
-	}
-	return newWSConn(conn, br, chosen, cfg, false), nil
+	// What net/http read ahead is handed over; its 4 KiB buffers are not
+	// kept.
+	return newWSConn(conn, rw.Reader, chosen, cfg, false), nil
 }
-
-// readBufferSize is the per-connection read buffer. Small, because most
-// connections are idle most of the time; large messages are read straight
-// through it into their own buffer.
-const readBufferSize = 1024
 
 func pick(codecs []codec.Codec, subprotocol string) codec.Codec {
 	for _, c := range codecs {

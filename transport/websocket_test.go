@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,42 @@ func TestPongsKeepAQuietClientConnected(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no echo")
+	}
+}
+
+// TestConcurrentSendersKeepOrder drives the on-demand writer through many
+// start/stop cycles from several goroutines: every message arrives, in
+// order per sender.
+func TestConcurrentSendersKeepOrder(t *testing.T) {
+	url, _ := echoServer(t, Config{})
+	p, err := Dial(context.Background(), url, Config{Serializers: []codec.Codec{codec.MsgPack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const senders, each = 8, 3000
+	for s := range senders {
+		go func() {
+			for i := range each {
+				p.Send(&wamp.Published{Request: wamp.ID(s + 1), Publication: wamp.ID(i + 1)})
+				if i%50 == 0 {
+					time.Sleep(100 * time.Microsecond) // let the writers go idle
+				} else {
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	next := make([]wamp.ID, senders+1)
+	for range senders * each {
+		m, err := p.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := m.(*wamp.Published)
+		if want := next[pub.Request] + 1; pub.Publication != want {
+			t.Fatalf("sender %d: got message %d, want %d", pub.Request, pub.Publication, want)
+		}
+		next[pub.Request] = pub.Publication
 	}
 }

@@ -1,0 +1,134 @@
+package transport
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"sync"
+)
+
+// connReader buffers a connection's input, holding a buffer only while it
+// has unread bytes. An idle connection waits on a one-byte read and gives
+// its buffer back to a pool: thousands of idle sessions cost no read
+// buffers at all.
+type connReader struct {
+	conn net.Conn
+	bp   *[]byte // pooled buffer, nil while idle or when buf is not pooled
+	buf  []byte
+	r, w int
+	one  [1]byte
+}
+
+// readBufferSize is the pooled read buffer. Frames up to this size are
+// decoded in place; larger ones are read straight into their own buffer.
+const readBufferSize = 2048
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize); return &b }}
+
+// newConnReader reads conn, first returning what br (the HTTP server's or
+// the dialer's reader, possibly nil) had already buffered.
+func newConnReader(conn net.Conn, br *bufio.Reader) *connReader {
+	c := &connReader{conn: conn}
+	if br != nil && br.Buffered() > 0 {
+		n := br.Buffered()
+		if n > readBufferSize {
+			c.buf = make([]byte, n)
+		} else {
+			c.acquire()
+		}
+		c.w, _ = io.ReadFull(br, c.buf[:n])
+	}
+	return c
+}
+
+func (c *connReader) acquire() {
+	if c.buf == nil {
+		c.bp = readBuffers.Get().(*[]byte)
+		c.buf = *c.bp
+	}
+}
+
+// release returns the buffer to the pool if nothing is left in it.
+func (c *connReader) release() {
+	if c.r != c.w || c.buf == nil {
+		return
+	}
+	if c.bp != nil {
+		readBuffers.Put(c.bp)
+	}
+	c.bp, c.buf, c.r, c.w = nil, nil, 0, 0
+}
+
+// Buffered returns how many bytes can be read without blocking.
+func (c *connReader) Buffered() int { return c.w - c.r }
+
+// Size is the largest Peek.
+func (c *connReader) Size() int { return readBufferSize }
+
+// wait blocks until input arrives, without holding a buffer meanwhile.
+func (c *connReader) wait() error {
+	if c.Buffered() > 0 {
+		return nil
+	}
+	c.release()
+	for {
+		n, err := c.conn.Read(c.one[:])
+		if n == 1 {
+			c.acquire()
+			c.buf[0] = c.one[0]
+			c.r, c.w = 0, 1
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// fill reads more input, after compacting the buffer.
+func (c *connReader) fill() error {
+	c.acquire()
+	if c.r > 0 {
+		copy(c.buf, c.buf[c.r:c.w])
+		c.w -= c.r
+		c.r = 0
+	}
+	n, err := c.conn.Read(c.buf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// Read implements io.Reader; reads larger than the buffer bypass it.
+func (c *connReader) Read(p []byte) (int, error) {
+	if c.Buffered() == 0 {
+		if len(p) >= readBufferSize {
+			return c.conn.Read(p)
+		}
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.buf[c.r:c.w])
+	c.r += n
+	return n, nil
+}
+
+// Peek returns the next n bytes (n <= Size) without consuming them; they
+// stay valid until the next read.
+func (c *connReader) Peek(n int) ([]byte, error) {
+	for c.Buffered() < n {
+		if err := c.fill(); err != nil {
+			return nil, err
+		}
+	}
+	return c.buf[c.r : c.r+n], nil
+}
+
+// Discard consumes n buffered bytes.
+func (c *connReader) Discard(n int) { c.r += n }
