@@ -565,3 +565,40 @@ func TestNoSubprotocol(t *testing.T) {
 	}
 	h.join("cbor")
 }
+
+// TestSlowWebSocketSubscriber: a subscriber whose socket stops being read
+// fills the kernel buffers, then its queue, and is cut off; the publisher
+// and a healthy subscriber carry on without waiting for it.
+func TestSlowWebSocketSubscriber(t *testing.T) {
+	h := newHarness(t, Config{Transport: transport.Config{OutboundQueue: 64}})
+	// A raw WebSocket client that joins and subscribes, then never reads.
+	conn, br := rawWS(t, h.url)
+	writeJSON(t, conn, `[1,"realm1",{"roles":{"subscriber":{}}}]`)
+	readJSON(t, conn, br) // WELCOME
+	writeJSON(t, conn, `[32,1,{},"firehose"]`)
+	readJSON(t, conn, br) // SUBSCRIBED
+
+	fast := h.join("json")
+	fast.subscribe("firehose")
+	pub := h.join("msgpack")
+	blob := strings.Repeat("x", 16<<10)
+	start := time.Now()
+	const n = 1000 // 16 MiB in all: far more than loopback socket buffers hold
+	for i := range n {
+		pub.send(&wamp.Publish{Request: pub.req.Next(), Options: wamp.Dict{"acknowledge": true}, Topic: "firehose",
+			Payload: wamp.Payload{Args: wamp.List{int64(i), blob}}})
+		expect[*wamp.Published](pub)
+		if ev := expect[*wamp.Event](fast); ev.Args[0] != int64(i) {
+			t.Fatalf("healthy subscriber got event %v, want %d", ev.Args[0], i)
+		}
+	}
+	if got := testutil.ToFloat64(h.r.metrics.slowConsumers); got != 1 {
+		t.Fatalf("slow consumers = %v, want 1", got)
+	}
+	t.Logf("%d acknowledged publishes and deliveries in %v with a stalled subscriber", n, time.Since(start))
+	// The stalled connection was closed by the router.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatalf("stalled connection not closed cleanly: %v", err)
+	}
+}
