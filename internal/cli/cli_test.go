@@ -65,7 +65,7 @@ func TestRouterProcess(t *testing.T) {
 	if err := build.Run(); err != nil {
 		t.Fatalf("go build: %v", err)
 	}
-	cmd := exec.Command(bin, "router", "--listen", "127.0.0.1:0", "--realm", "realm1", "--realm", "second")
+	cmd := exec.Command(bin, "router", "--listen", "127.0.0.1:0", "--realm", "second", "--realm", "second")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -103,6 +103,11 @@ func TestRouterProcess(t *testing.T) {
 	if _, err := client.Dial(ctx, url, client.Config{Realm: "third"}); !errors.Is(err, wamp.ErrNoSuchRealm) {
 		t.Fatalf("joining an unknown realm: %v", err)
 	}
+	first, err := client.Dial(ctx, url, client.Config{Realm: "realm1"}) // always served
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close(ctx)
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.Done():

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -38,7 +39,7 @@ type routerFlags struct {
 
 func (f *routerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on")
-	fs.Var(&f.realms, "realm", "realm to serve, open to anonymous sessions (repeatable; default realm1)")
+	fs.Var(&f.realms, "realm", "another realm to serve besides realm1, open to anonymous sessions (repeatable)")
 	fs.IntVar(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, "largest incoming message, in bytes")
 	fs.IntVar(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "messages queued for a slow peer before it is disconnected")
 	f.logs.register(fs)
@@ -49,8 +50,14 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	realms := []string{"realm1"}
+	for _, r := range f.realms {
+		if !slices.Contains(realms, r) {
+			realms = append(realms, r)
+		}
+	}
 	rt, err := router.New(router.Config{
-		Realms: f.realms,
+		Realms: realms,
 		Logger: log,
 		Transport: transport.Config{
 			MaxMessageSize: f.maxMessage,
