@@ -1,6 +1,8 @@
 package router
 
 import (
+	"sync"
+
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -11,13 +13,72 @@ type realm struct {
 	router *Router
 	broker *broker
 	dealer *dealer
+
+	mu       sync.RWMutex
+	sessions map[wamp.ID]*session
 }
 
 func newRealm(r *Router, name wamp.URI) *realm {
-	rl := &realm{name: name, router: r}
+	rl := &realm{name: name, router: r, sessions: make(map[wamp.ID]*session)}
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
 	return rl
+}
+
+// join adds a session that has been welcomed and announces it.
+func (rl *realm) join(s *session) {
+	rl.mu.Lock()
+	rl.sessions[s.id] = s
+	rl.mu.Unlock()
+	rl.metaEvent("wamp.session.on_join", s.details())
+}
+
+// leave removes a session and announces it. The broker and dealer have
+// already forgotten it.
+func (rl *realm) leave(s *session) {
+	rl.mu.Lock()
+	_, was := rl.sessions[s.id]
+	delete(rl.sessions, s.id)
+	rl.mu.Unlock()
+	if was {
+		rl.metaEvent("wamp.session.on_leave", s.id, s.authid, s.authrole)
+	}
+}
+
+// session returns the realm's session with this ID, or nil.
+func (rl *realm) session(id wamp.ID) *session {
+	rl.mu.RLock()
+	defer rl.mu.RUnlock()
+	return rl.sessions[id]
+}
+
+// sessionList returns the realm's sessions, in no particular order.
+func (rl *realm) sessionList() []*session {
+	rl.mu.RLock()
+	defer rl.mu.RUnlock()
+	list := make([]*session, 0, len(rl.sessions))
+	for _, s := range rl.sessions {
+		list = append(list, s)
+	}
+	return list
+}
+
+// metaEvent publishes a meta event of the realm, from the router itself.
+// It must be called with no broker or dealer lock held.
+func (rl *realm) metaEvent(topic wamp.URI, args ...any) {
+	rl.broker.publishEvent(nil, topic, nil, wamp.Payload{Args: args})
+}
+
+// entryEvent publishes a subscription or registration meta event: kind is
+// "subscription" or "registration", event one of on_create, on_subscribe
+// (on_register), on_unsubscribe (on_unregister) and on_delete.
+func (rl *realm) entryEvent(kind, event string, s *session, e *entry) {
+	topic := wamp.URI("wamp." + kind + "." + event)
+	if event == "on_create" {
+		rl.metaEvent(topic, s.id, e.describe())
+		return
+	}
+	rl.metaEvent(topic, s.id, e.id)
 }
 
 // welcomeDetails announces exactly the roles and features implemented.
@@ -25,14 +86,29 @@ func welcomeDetails(s *session) wamp.Dict {
 	return wamp.Dict{
 		"realm":        string(s.realm.name),
 		"authid":       s.authid,
-		"authrole":     "anonymous",
-		"authmethod":   "anonymous",
-		"authprovider": "static",
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
 		"roles": wamp.Dict{
-			"broker": wamp.Dict{"features": wamp.Dict{
-				"publisher_exclusion": true,
-			}},
-			"dealer": wamp.Dict{"features": wamp.Dict{}},
+			"broker": wamp.Dict{"features": features(brokerFeatures)},
+			"dealer": wamp.Dict{"features": features(dealerFeatures)},
 		},
 	}
+}
+
+// brokerFeatures and dealerFeatures are the features announced in
+// WELCOME: each is listed once it is implemented and tested.
+var (
+	brokerFeatures = []string{
+		"publisher_exclusion",
+	}
+	dealerFeatures = []string{}
+)
+
+func features(names []string) wamp.Dict {
+	d := make(wamp.Dict, len(names))
+	for _, n := range names {
+		d[n] = true
+	}
+	return d
 }

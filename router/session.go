@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
@@ -15,11 +16,18 @@ import (
 // to the realm and read-only afterwards; the broker and dealer keep their
 // per-session state under their own locks.
 type session struct {
-	id     wamp.ID
-	realm  *realm
-	peer   transport.Peer
-	authid string
-	router *Router
+	id           wamp.ID
+	realm        *realm
+	peer         transport.Peer
+	router       *Router
+	authid       string
+	authrole     string
+	authmethod   string
+	authprovider string
+	// features holds the client's announced role features, keyed
+	// "role.feature" (say "callee.call_canceling").
+	features map[string]bool
+	joined   time.Time
 
 	// goodbyeSent is set once the router has said GOODBYE, so that the
 	// client's GOODBYE is taken as the answer.
@@ -119,7 +127,9 @@ func (r *Router) handshake(peer transport.Peer) (*session, bool) {
 		peer.Send(abort(wamp.URINoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm)))
 		return nil, false
 	}
-	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r}
+	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r,
+		authrole: "anonymous", authmethod: "anonymous", authprovider: "static",
+		features: announcedFeatures(hello.Details), joined: time.Now()}
 	s.authid = strconv.FormatUint(uint64(s.id), 10)
 	if id, ok := wamp.DictString(hello.Details, "authid"); ok && id != "" {
 		s.authid = id
@@ -132,6 +142,7 @@ func (r *Router) handshake(peer transport.Peer) (*session, bool) {
 		r.untrack(s)
 		return nil, false
 	}
+	rl.join(s)
 	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "remote", peer.Info().RemoteAddr,
 		"serializer", peer.Info().Serializer)
 	return s, true
@@ -226,4 +237,47 @@ func (s *session) goodbye(reason wamp.URI, message string) {
 func (s *session) leave() {
 	s.realm.broker.removeSession(s)
 	s.realm.dealer.removeSession(s)
+	s.realm.leave(s)
+}
+
+// announcedFeatures reads HELLO.Details.roles.<role>.features.
+func announcedFeatures(details wamp.Dict) map[string]bool {
+	f := map[string]bool{}
+	roles, _ := wamp.DictDict(details, "roles")
+	for role, v := range roles {
+		r, _ := v.(wamp.Dict)
+		feats, _ := wamp.DictDict(r, "features")
+		for name, on := range feats {
+			if b, _ := on.(bool); b {
+				f[role+"."+name] = true
+			}
+		}
+	}
+	return f
+}
+
+// supports reports whether the client announced feature for role.
+func (s *session) supports(role, feature string) bool {
+	return s.features[role+"."+feature]
+}
+
+// details describes the session as the session meta API does.
+func (s *session) details() wamp.Dict {
+	info := s.peer.Info()
+	tr := wamp.Dict{"type": info.Transport}
+	if info.Serializer != "" {
+		tr["serializer"] = info.Serializer
+	}
+	if info.RemoteAddr != "" {
+		tr["peer"] = info.RemoteAddr
+	}
+	return wamp.Dict{
+		"session":      s.id,
+		"realm":        string(s.realm.name),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"transport":    tr,
+	}
 }
