@@ -1,18 +1,25 @@
 package router
 
 import (
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/junction-run/junction/wamp"
 )
 
 // dealer routes calls of one realm.
+//
+// A registration is an entry of regs whose members are its callees, in
+// the order they registered: one for the default "single" policy, any
+// number for a shared registration. A call is routed to the best matching
+// registration (exact, then longest prefix, then wildcard), and to one of
+// its callees by the registration's invocation policy.
 type dealer struct {
 	realm *realm
 
-	mu    sync.Mutex
-	procs map[wamp.URI]*registration
-	byID  map[wamp.ID]*registration
+	mu   sync.Mutex
+	regs *uriIndex
 	// pending maps the router's INVOCATION request IDs to their calls.
 	pending map[wamp.ID]*invocation
 	// bySession lists what each session registered or waits for, so that
@@ -20,30 +27,57 @@ type dealer struct {
 	bySession map[*session]*sessionCalls
 }
 
-type registration struct {
-	id        wamp.ID
-	procedure wamp.URI
-	callee    *session
-}
+// Invocation policies of shared registrations.
+const (
+	invokeSingle     = "single"
+	invokeRoundRobin = "roundrobin"
+	invokeRandom     = "random"
+	invokeFirst      = "first"
+	invokeLast       = "last"
+)
 
+// Cancel modes.
+const (
+	cancelSkip       = "skip"
+	cancelKill       = "kill"
+	cancelKillNoWait = "killnowait"
+)
+
+// invocation is a call in flight. Its fields are guarded by dealer.mu.
 type invocation struct {
-	id          wamp.ID
+	id          wamp.ID // INVOCATION.Request, the same for every chunk
 	caller      *session
 	callRequest wamp.ID
 	callee      *session
+	reg         *entry
+	// details are the INVOCATION details of the first chunk; later chunks
+	// of a progressive call repeat them, as the specification freezes
+	// the options of the initiating CALL.
+	details wamp.Dict
+	// progress: the caller asked for progressive results and the callee
+	// can send them.
+	progress bool
+	// streaming: a progressive call whose final chunk has not come yet.
+	streaming bool
+	// interrupted: canceled in kill mode; the callee's answer, whatever it
+	// is, ends the call.
+	interrupted bool
+	timer       *time.Timer
 }
 
 type sessionCalls struct {
-	regs    map[wamp.ID]*registration
-	calling map[wamp.ID]*invocation // invocations this session is the caller of
-	serving map[wamp.ID]*invocation // invocations this session is the callee of
+	regs map[wamp.ID]*entry
+	// discloseCaller holds the registrations this session made with
+	// disclose_caller set.
+	discloseCaller map[wamp.ID]bool
+	calling        map[wamp.ID]*invocation // by the caller's CALL request ID
+	serving        map[wamp.ID]*invocation // by INVOCATION request ID
 }
 
 func newDealer(rl *realm) *dealer {
 	return &dealer{
 		realm:     rl,
-		procs:     make(map[wamp.URI]*registration),
-		byID:      make(map[wamp.ID]*registration),
+		regs:      newURIIndex(),
 		pending:   make(map[wamp.ID]*invocation),
 		bySession: make(map[*session]*sessionCalls),
 	}
@@ -54,9 +88,10 @@ func (d *dealer) calls(s *session) *sessionCalls {
 	sc := d.bySession[s]
 	if sc == nil {
 		sc = &sessionCalls{
-			regs:    make(map[wamp.ID]*registration),
-			calling: make(map[wamp.ID]*invocation),
-			serving: make(map[wamp.ID]*invocation),
+			regs:           make(map[wamp.ID]*entry),
+			discloseCaller: make(map[wamp.ID]bool),
+			calling:        make(map[wamp.ID]*invocation),
+			serving:        make(map[wamp.ID]*invocation),
 		}
 		d.bySession[s] = sc
 	}
@@ -64,81 +99,263 @@ func (d *dealer) calls(s *session) *sessionCalls {
 }
 
 func (d *dealer) register(s *session, m *wamp.Register) {
-	if p, _ := wamp.DictString(m.Options, "match"); p != "" && p != string(wamp.MatchExact) {
-		s.send(requestError(m.Request, wamp.TypeRegister, wamp.URIOptionNotAllowed,
-			"pattern-based registrations are not supported"))
+	fail := func(uri wamp.URI, msg string) {
+		s.send(requestError(m.Request, wamp.TypeRegister, uri, msg))
+	}
+	match, ok := matchPolicy(m.Options)
+	if !ok {
+		fail(wamp.URIInvalidArgument, `match must be "exact", "prefix" or "wildcard"`)
 		return
 	}
-	if p, _ := wamp.DictString(m.Options, "invoke"); p != "" && p != "single" {
-		s.send(requestError(m.Request, wamp.TypeRegister, wamp.URIOptionNotAllowed,
-			"shared registrations are not supported"))
+	invoke := invokeSingle
+	if v, present := m.Options["invoke"]; present {
+		invoke, _ = v.(string)
+		switch invoke {
+		case invokeSingle, invokeRoundRobin, invokeRandom, invokeFirst, invokeLast:
+		default:
+			fail(wamp.URIInvalidArgument, `invoke must be "single", "roundrobin", "random", "first" or "last"`)
+			return
+		}
+	}
+	if !m.Procedure.ValidPattern(d.realm.router.cfg.StrictURIs, match) {
+		fail(wamp.URIInvalidURI, "procedure is not a valid URI for this match policy")
 		return
 	}
-	if d.realm.router.cfg.StrictURIs && !m.Procedure.Valid(true) {
-		s.send(requestError(m.Request, wamp.TypeRegister, wamp.URIInvalidURI, "procedure breaks the strict URI rules"))
-		return
-	}
+	disclose, _ := wamp.DictBool(m.Options, "disclose_caller")
+
 	d.mu.Lock()
-	if _, taken := d.procs[m.Procedure]; taken {
+	reg := d.regs.lookup(m.Procedure, match)
+	created := reg == nil
+	switch {
+	case created:
+		reg = newEntry(d.realm.router.ids.Next(), m.Procedure, match, time.Now())
+		reg.invoke = invoke
+		d.regs.add(reg)
+	case reg.has(s) || reg.invoke == invokeSingle:
 		d.mu.Unlock()
-		s.send(requestError(m.Request, wamp.TypeRegister, wamp.URIProcedureAlreadyExists,
-			"procedure "+string(m.Procedure)+" is already registered"))
+		fail(wamp.URIProcedureAlreadyExists, "procedure "+string(m.Procedure)+" is already registered")
+		return
+	case reg.invoke != invoke:
+		d.mu.Unlock()
+		fail(wamp.URIInvocationPolicyConflict,
+			"procedure "+string(m.Procedure)+" is registered with invocation policy "+reg.invoke)
 		return
 	}
-	reg := &registration{id: d.realm.router.ids.Next(), procedure: m.Procedure, callee: s}
-	d.procs[m.Procedure] = reg
-	d.byID[reg.id] = reg
-	d.calls(s).regs[reg.id] = reg
+	reg.attach(s)
+	sc := d.calls(s)
+	sc.regs[reg.id] = reg
+	if disclose {
+		sc.discloseCaller[reg.id] = true
+	}
 	d.mu.Unlock()
 	s.send(&wamp.Registered{Request: m.Request, Registration: reg.id})
+	if created {
+		d.realm.entryEvent("registration", "on_create", s, reg)
+	}
+	d.realm.entryEvent("registration", "on_register", s, reg)
 }
 
 func (d *dealer) unregister(s *session, m *wamp.Unregister) {
 	d.mu.Lock()
-	reg := d.byID[m.Registration]
-	if reg == nil || reg.callee != s {
+	var reg *entry
+	if sc := d.bySession[s]; sc != nil {
+		reg = sc.regs[m.Registration]
+	}
+	if reg == nil {
 		d.mu.Unlock()
 		s.send(requestError(m.Request, wamp.TypeUnregister, wamp.URINoSuchRegistration,
 			"no such registration for this session"))
 		return
 	}
-	d.dropRegistration(reg)
+	deleted := d.detach(s, reg)
 	d.mu.Unlock()
 	s.send(&wamp.Unregistered{Request: m.Request})
+	d.detached(s, reg, deleted)
 }
 
-// dropRegistration forgets reg. d.mu must be held.
-func (d *dealer) dropRegistration(reg *registration) {
-	delete(d.procs, reg.procedure)
-	delete(d.byID, reg.id)
-	if sc := d.bySession[reg.callee]; sc != nil {
+// detach removes callee s from reg, and reg when it has no callee left,
+// which it reports. d.mu must be held.
+func (d *dealer) detach(s *session, reg *entry) (deleted bool) {
+	if sc := d.bySession[s]; sc != nil {
 		delete(sc.regs, reg.id)
+		delete(sc.discloseCaller, reg.id)
 	}
+	if reg.detach(s) == 0 {
+		d.regs.remove(reg)
+		return true
+	}
+	return false
+}
+
+// detached announces what detach did. d.mu must not be held.
+func (d *dealer) detached(s *session, reg *entry, deleted bool) {
+	d.realm.entryEvent("registration", "on_unregister", s, reg)
+	if deleted {
+		d.realm.entryEvent("registration", "on_delete", s, reg)
+	}
+}
+
+// pick chooses the callee of a call by the registration's invocation
+// policy. It returns nil if the registration has no callee left.
+func pick(reg *entry) *session {
+	callees := reg.sessions()
+	n := len(callees)
+	if n == 0 {
+		return nil
+	}
+	switch reg.invoke {
+	case invokeRoundRobin:
+		return callees[(reg.next.Add(1)-1)%uint64(n)]
+	case invokeRandom:
+		return callees[rand.IntN(n)]
+	case invokeLast:
+		return callees[n-1]
+	default: // single, first
+		return callees[0]
+	}
+}
+
+// callOptions are the CALL options the dealer acts on.
+type callOptions struct {
+	receiveProgress bool
+	progress        bool // a chunk of a progressive call, more to come
+	discloseMe      bool
+	timeout         time.Duration
+}
+
+func parseCallOptions(o wamp.Dict) (callOptions, bool) {
+	var c callOptions
+	c.receiveProgress, _ = wamp.DictBool(o, "receive_progress")
+	c.progress, _ = wamp.DictBool(o, "progress")
+	c.discloseMe, _ = wamp.DictBool(o, "disclose_me")
+	if v, present := o["timeout"]; present {
+		ms, ok := wamp.AsInt64(v)
+		if !ok || ms < 0 {
+			return c, false
+		}
+		c.timeout = time.Duration(ms) * time.Millisecond
+	}
+	return c, true
+}
+
+// supportsCanceling reports whether a callee takes INTERRUPT. The
+// specification spells the feature call_canceling, and call_cancelling
+// in places; both are accepted.
+func supportsCanceling(s *session) bool {
+	return s.supports("callee", "call_canceling") || s.supports("callee", "call_cancelling")
 }
 
 func (d *dealer) call(s *session, m *wamp.Call) {
+	fail := func(uri wamp.URI, msg string) {
+		s.send(requestError(m.Request, wamp.TypeCall, uri, msg))
+	}
 	if d.realm.router.cfg.StrictURIs && !m.Procedure.Valid(true) {
-		s.send(requestError(m.Request, wamp.TypeCall, wamp.URIInvalidURI, "procedure breaks the strict URI rules"))
+		fail(wamp.URIInvalidURI, "procedure breaks the strict URI rules")
 		return
 	}
+	opts, ok := parseCallOptions(m.Options)
+	if !ok {
+		fail(wamp.URIInvalidArgument, "timeout must be a non-negative integer of milliseconds")
+		return
+	}
+	if opts.progress && !s.supports("caller", "progressive_call_invocations") {
+		s.violation("CALL with progress from a caller that did not announce progressive_call_invocations")
+		return
+	}
+
 	d.mu.Lock()
-	reg := d.procs[m.Procedure]
-	if reg == nil {
+	if inv := d.inFlight(s, m.Request); inv != nil {
+		// The same request ID again: the next chunk of a progressive call.
+		if !inv.streaming {
+			d.mu.Unlock()
+			s.violation("CALL reuses the request ID of a call in flight")
+			return
+		}
+		inv.streaming = opts.progress
+		details := inv.details
+		if opts.progress {
+			details = withProgress(inv.details)
+		}
+		callee, id, regID := inv.callee, inv.id, inv.reg.id
 		d.mu.Unlock()
-		s.send(requestError(m.Request, wamp.TypeCall, wamp.URINoSuchProcedure,
-			"no callee registered procedure "+string(m.Procedure)))
+		callee.send(&wamp.Invocation{Request: id, Registration: regID, Details: details, Payload: m.Payload})
 		return
 	}
-	inv := &invocation{id: d.realm.router.ids.Next(), caller: s, callRequest: m.Request, callee: reg.callee}
+	reg := d.regs.best(m.Procedure)
+	var callee *session
+	if reg != nil {
+		callee = pick(reg)
+	}
+	if callee == nil {
+		d.mu.Unlock()
+		fail(wamp.URINoSuchProcedure, "no callee registered procedure "+string(m.Procedure))
+		return
+	}
+	if opts.progress && !(callee.supports("callee", "progressive_call_invocations") && supportsCanceling(callee)) {
+		d.mu.Unlock()
+		fail(wamp.URIFeatureNotSupported, "the callee does not support progressive call invocations")
+		return
+	}
+	inv := &invocation{
+		id: d.realm.router.ids.Next(), caller: s, callRequest: m.Request, callee: callee, reg: reg,
+		progress:  opts.receiveProgress && callee.supports("callee", "progressive_call_results"),
+		streaming: opts.progress,
+	}
+	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe)
 	d.pending[inv.id] = inv
-	d.calls(s).calling[inv.id] = inv
-	d.calls(reg.callee).serving[inv.id] = inv
+	d.calls(s).calling[m.Request] = inv
+	d.calls(callee).serving[inv.id] = inv
+	if opts.timeout > 0 {
+		inv.timer = time.AfterFunc(opts.timeout, func() { d.expire(inv) })
+	}
+	details := inv.details
+	if opts.progress {
+		details = withProgress(details)
+	}
 	d.mu.Unlock()
-	if !reg.callee.send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Payload: m.Payload}) {
+	if !callee.send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: m.Payload}) {
 		if d.finish(inv.id, nil) != nil {
-			s.send(requestError(m.Request, wamp.TypeCall, wamp.URICanceled, "the callee is gone"))
+			fail(wamp.URICanceled, "the callee is gone")
 		}
 	}
+}
+
+// inFlight returns the call s made with this request ID, if it is still
+// pending. d.mu must be held.
+func (d *dealer) inFlight(s *session, request wamp.ID) *invocation {
+	if sc := d.bySession[s]; sc != nil {
+		return sc.calling[request]
+	}
+	return nil
+}
+
+// invocationDetails builds the INVOCATION details of a call. d.mu must be
+// held (it reads the callee's disclose_caller choice).
+func (d *dealer) invocationDetails(caller *session, procedure wamp.URI, reg *entry, callee *session, progress, discloseMe bool) wamp.Dict {
+	details := wamp.Dict{}
+	if reg.match != wamp.MatchExact {
+		details["procedure"] = string(procedure)
+	}
+	if progress {
+		details["receive_progress"] = true
+	}
+	if discloseMe || d.bySession[callee] != nil && d.bySession[callee].discloseCaller[reg.id] {
+		details["caller"] = caller.id
+		details["caller_authid"] = caller.authid
+		details["caller_authrole"] = caller.authrole
+	}
+	return details
+}
+
+// withProgress returns a copy of details with progress set: the details
+// are shared by the chunks of a call and must not change once sent.
+func withProgress(details wamp.Dict) wamp.Dict {
+	d := make(wamp.Dict, len(details)+1)
+	for k, v := range details {
+		d[k] = v
+	}
+	d["progress"] = true
+	return d
 }
 
 // finish removes a pending invocation and returns it, or nil if it is not
@@ -154,21 +371,38 @@ func (d *dealer) finish(id wamp.ID, callee *session) *invocation {
 	return inv
 }
 
-// forget removes inv from every index. d.mu must be held.
+// forget removes inv from every index and stops its timer. d.mu must be
+// held.
 func (d *dealer) forget(inv *invocation) {
 	delete(d.pending, inv.id)
-	if sc := d.bySession[inv.caller]; sc != nil {
-		delete(sc.calling, inv.id)
+	if sc := d.bySession[inv.caller]; sc != nil && sc.calling[inv.callRequest] == inv {
+		delete(sc.calling, inv.callRequest)
 	}
 	if sc := d.bySession[inv.callee]; sc != nil {
 		delete(sc.serving, inv.id)
 	}
+	if inv.timer != nil {
+		inv.timer.Stop()
+	}
 }
 
 func (d *dealer) yield(s *session, m *wamp.Yield) {
+	if progress, _ := wamp.DictBool(m.Options, "progress"); progress {
+		d.mu.Lock()
+		inv := d.pending[m.Request]
+		forward := inv != nil && inv.callee == s && inv.progress && !inv.interrupted
+		d.mu.Unlock()
+		// A progressive result the caller did not ask for, or one for a
+		// call being canceled, is dropped.
+		if forward {
+			inv.caller.send(&wamp.Result{Request: inv.callRequest, Details: wamp.Dict{"progress": true}, Payload: m.Payload})
+		}
+		return
+	}
 	inv := d.finish(m.Request, s)
 	if inv == nil {
-		// The caller left, or a late YIELD: nothing waits for it.
+		// The caller left, the call was canceled or timed out, or a late
+		// YIELD: nothing waits for it.
 		return
 	}
 	inv.caller.send(&wamp.Result{Request: inv.callRequest, Payload: m.Payload})
@@ -183,9 +417,74 @@ func (d *dealer) calleeError(s *session, m *wamp.ErrorMessage) {
 		Details: m.Details, Error: m.Error, Payload: m.Payload})
 }
 
+// cancel handles CANCEL from a caller. In skip mode the caller gets its
+// ERROR at once and the callee is left alone; in killnowait mode the
+// callee is interrupted too; in kill mode (the default) the callee is
+// interrupted and its answer, RESULT or ERROR, ends the call. A callee
+// that did not announce call_canceling is always skipped.
+func (d *dealer) cancel(s *session, m *wamp.Cancel) {
+	mode := cancelKill
+	if v, present := m.Options["mode"]; present {
+		mode, _ = v.(string)
+		switch mode {
+		case cancelSkip, cancelKill, cancelKillNoWait:
+		default:
+			s.violation(`CANCEL mode must be "skip", "kill" or "killnowait"`)
+			return
+		}
+	}
+	d.mu.Lock()
+	inv := d.inFlight(s, m.Request)
+	if inv == nil || inv.interrupted {
+		// Already answered, or already being killed.
+		d.mu.Unlock()
+		return
+	}
+	if !supportsCanceling(inv.callee) {
+		mode = cancelSkip
+	}
+	if mode == cancelKill {
+		inv.interrupted = true
+	} else {
+		d.forget(inv)
+	}
+	d.mu.Unlock()
+	if mode != cancelSkip {
+		inv.callee.send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": mode, "reason": string(wamp.URICanceled)}})
+	}
+	if mode != cancelKill {
+		s.send(requestError(m.Request, wamp.TypeCall, wamp.URICanceled, "the call was canceled"))
+	}
+}
+
+// expire ends a call whose timeout has passed: the caller gets
+// wamp.error.timeout, and the callee an INTERRUPT in killnowait mode if
+// it takes them.
+func (d *dealer) expire(inv *invocation) {
+	d.mu.Lock()
+	if d.pending[inv.id] != inv {
+		d.mu.Unlock()
+		return
+	}
+	d.forget(inv)
+	d.mu.Unlock()
+	if supportsCanceling(inv.callee) {
+		inv.callee.send(&wamp.Interrupt{Request: inv.id,
+			Options: wamp.Dict{"mode": cancelKillNoWait, "reason": string(wamp.URITimeout)}})
+	}
+	inv.caller.send(requestError(inv.callRequest, wamp.TypeCall, wamp.URITimeout, "the call timed out"))
+}
+
 // removeSession drops s's registrations, answers the callers of the calls
-// it was serving with wamp.error.canceled, and forgets its own calls.
+// it was serving with wamp.error.canceled, and interrupts the callees of
+// the calls it was making, since nobody waits for their answers.
 func (d *dealer) removeSession(s *session) {
+	type detachment struct {
+		reg     *entry
+		deleted bool
+	}
+	var detachments []detachment
+	var orphaned, abandoned []*invocation
 	d.mu.Lock()
 	sc := d.bySession[s]
 	if sc == nil {
@@ -193,20 +492,33 @@ func (d *dealer) removeSession(s *session) {
 		return
 	}
 	for _, reg := range sc.regs {
-		d.dropRegistration(reg)
+		detachments = append(detachments, detachment{reg, d.detach(s, reg)})
 	}
-	var orphaned []*invocation
 	for _, inv := range sc.serving {
 		orphaned = append(orphaned, inv)
 		d.forget(inv)
 	}
 	for _, inv := range sc.calling {
+		if inv.callee != s {
+			abandoned = append(abandoned, inv)
+		}
 		d.forget(inv)
 	}
 	delete(d.bySession, s)
 	d.mu.Unlock()
 	for _, inv := range orphaned {
-		inv.caller.send(requestError(inv.callRequest, wamp.TypeCall, wamp.URICanceled,
-			"the callee left before answering"))
+		if inv.caller != s {
+			inv.caller.send(requestError(inv.callRequest, wamp.TypeCall, wamp.URICanceled,
+				"the callee left before answering"))
+		}
+	}
+	for _, inv := range abandoned {
+		if supportsCanceling(inv.callee) {
+			inv.callee.send(&wamp.Interrupt{Request: inv.id,
+				Options: wamp.Dict{"mode": cancelKillNoWait, "reason": string(wamp.URICanceled)}})
+		}
+	}
+	for _, dt := range detachments {
+		d.detached(s, dt.reg, dt.deleted)
 	}
 }

@@ -102,7 +102,15 @@ var (
 	brokerFeatures = []string{
 		"publisher_exclusion",
 	}
-	dealerFeatures = []string{}
+	dealerFeatures = []string{
+		"progressive_call_results",
+		"progressive_call_invocations",
+		"call_timeout",
+		"call_canceling",
+		"caller_identification",
+		"pattern_based_registration",
+		"shared_registration",
+	}
 )
 
 func features(names []string) wamp.Dict {

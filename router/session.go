@@ -29,6 +29,10 @@ type session struct {
 	features map[string]bool
 	joined   time.Time
 
+	// aborted is set by violation: the session ends once the message at
+	// fault is handled. Only the session's reading goroutine uses it.
+	aborted bool
+
 	// goodbyeSent is set once the router has said GOODBYE, so that the
 	// client's GOODBYE is taken as the answer.
 	goodbyeSent atomic.Bool
@@ -179,9 +183,7 @@ func (s *session) route(m wamp.Message) bool {
 		}
 		rl.dealer.calleeError(s, m)
 	case *wamp.Cancel:
-		// Call canceling is not announced; a client that sends CANCEL
-		// anyway gets nothing, as the specification allows.
-		s.router.log.Debug("router: CANCEL ignored (call_canceling not supported)", "session", s.id)
+		rl.dealer.cancel(s, m)
 	case *wamp.Goodbye:
 		if !s.goodbyeSent.Load() {
 			s.send(&wamp.Goodbye{Reason: wamp.URICloseGoodbyeAndOut})
@@ -193,7 +195,7 @@ func (s *session) route(m wamp.Message) bool {
 		s.violation(fmt.Sprintf("a client may not send %s", m.Type()))
 		return false
 	}
-	return true
+	return !s.aborted
 }
 
 // send queues m to the session's peer; a full queue disconnects it.
@@ -219,6 +221,7 @@ func (s *session) deliverResult(err error) bool {
 
 // violation aborts the session for breaking the protocol.
 func (s *session) violation(reason string) {
+	s.aborted = true
 	s.router.metrics.protocolViolations.Inc()
 	s.router.log.Info("router: protocol violation", "session", s.id, "reason", reason)
 	s.send(abort(wamp.URIProtocolViolation, reason))

@@ -33,6 +33,11 @@ func AsInt64(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int64:
 		return n, true
+	case ID: // in-process payloads keep the router's types
+		if n > MaxID {
+			return 0, false
+		}
+		return int64(n), true
 	case int:
 		return int64(n), true
 	case uint64:

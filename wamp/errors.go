@@ -32,6 +32,9 @@ const (
 	URINoAvailableCallee      URI = "wamp.error.no_available_callee"
 	URIFeatureNotSupported    URI = "wamp.error.feature_not_supported"
 	URIPayloadSizeExceeded    URI = "wamp.error.payload_size_exceeded"
+	// URIInvocationPolicyConflict refuses a shared registration whose
+	// invocation policy differs from the registration's.
+	URIInvocationPolicyConflict URI = "wamp.error.procedure_exists_with_different_invocation_policy"
 
 	URICloseNormal         URI = "wamp.close.normal"
 	URICloseSystemShutdown URI = "wamp.close.system_shutdown"
@@ -92,6 +95,8 @@ var (
 	ErrNoSuchRealm            = &Error{URI: URINoSuchRealm}
 	ErrCanceled               = &Error{URI: URICanceled}
 	ErrTimeout                = &Error{URI: URITimeout}
+	ErrFeatureNotSupported    = &Error{URI: URIFeatureNotSupported}
+	ErrNoSuchSession          = &Error{URI: URINoSuchSession}
 	ErrSystemShutdown         = &Error{URI: URICloseSystemShutdown}
 )
 
