@@ -10,6 +10,18 @@
 // queue fill is disconnected as a slow consumer, logged and counted, and
 // nobody waits for it.
 //
+// Subscriptions and registrations live in one kind of index (index.go):
+// exact URIs in a map, prefixes probed by the lengths in use, wildcards
+// grouped by component count. The broker delivers an event to every
+// matching subscription; the dealer routes a call to the best matching
+// registration (exact, then longest prefix, then the wildcard with the
+// longest concrete runs, as the specification ranks them) and to one of
+// its callees by the invocation policy.
+//
+// Meta events (wamp.session.on_join, wamp.registration.on_create...) are
+// published through the broker like any event, always with no broker or
+// dealer lock held.
+//
 // Lock order: Router.mu, then realm.mu, then broker.mu or dealer.mu. The
 // broker and the dealer never hold their lock while calling each other.
 package router
