@@ -2,6 +2,7 @@ package router
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/junction-run/junction/transport"
@@ -13,20 +14,40 @@ import (
 // A subscription is an entry of subs, shared by every session subscribed
 // to the same URI with the same match policy, so that one EVENT (same
 // subscription ID) serves them all.
+//
+// Besides routing, the broker keeps each topic's retained events
+// (broker_retention.go) and the event history of the topics
+// Config.EventHistory names (broker_history.go). Their locks, retainMu
+// and each history ring's, are leaves: nothing else is locked while one
+// is held, and mu is never held while taking one.
 type broker struct {
 	realm *realm
+	now   func() time.Time
 
 	mu   sync.RWMutex
 	subs *uriIndex
 	// bySession lists each session's subscriptions, for cleanup.
 	bySession map[*session]map[wamp.ID]*entry
+
+	// seq orders kept events, so that histories and retained events of
+	// several topics merge in order of publication.
+	seq atomic.Uint64
+
+	retainMu sync.RWMutex
+	// retained holds each topic's retained events, the latest first.
+	retained map[wamp.URI][]*storedEvent
+
+	history []*historyRing // fixed at creation
 }
 
 func newBroker(rl *realm) *broker {
 	return &broker{
 		realm:     rl,
+		now:       time.Now,
 		subs:      newURIIndex(),
 		bySession: make(map[*session]map[wamp.ID]*entry),
+		retained:  make(map[wamp.URI][]*storedEvent),
+		history:   newHistoryRings(rl.router.cfg.EventHistory, rl.name, time.Now()),
 	}
 }
 
@@ -40,6 +61,13 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	if !m.Topic.ValidPattern(b.realm.router.cfg.StrictURIs, match) {
 		s.send(requestError(m.Request, wamp.TypeSubscribe, wamp.URIInvalidURI, "topic is not a valid URI for this match policy"))
 		return
+	}
+	getRetained := false
+	if v := m.Options["get_retained"]; v != nil {
+		if err := optionBool("get_retained", v, &getRetained); err != nil {
+			s.send(requestError(m.Request, wamp.TypeSubscribe, wamp.URIInvalidArgument, err.Error()))
+			return
+		}
 	}
 	b.mu.Lock()
 	sub := b.subs.lookup(m.Topic, match)
@@ -60,6 +88,11 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	}
 	b.mu.Unlock()
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
+	if getRetained {
+		// After attaching: a retained event published meanwhile comes
+		// live, or here, or both; never neither (see route).
+		b.sendRetained(s, sub)
+	}
 	if created {
 		b.realm.entryEvent("subscription", "on_create", s, sub)
 	}
@@ -123,45 +156,83 @@ func (b *broker) removeSession(s *session) {
 	}
 }
 
-// publish handles PUBLISH.
+// publish handles PUBLISH. Malformed options (see newPublication) are
+// answered with wamp.error.invalid_argument and nothing is published.
 func (b *broker) publish(s *session, m *wamp.Publish) {
 	if b.realm.router.cfg.StrictURIs && !m.Topic.Valid(true) {
 		s.send(requestError(m.Request, wamp.TypePublish, wamp.URIInvalidURI, "topic breaks the strict URI rules"))
 		return
 	}
-	pubID := b.publishEvent(s, m.Topic, m.Options, m.Payload)
+	if reservedURI(m.Topic) {
+		// Meta events are the router's word: nobody may forge them.
+		s.send(requestError(m.Request, wamp.TypePublish, wamp.URIInvalidURI, "topics under wamp. are the router's own"))
+		return
+	}
+	p, err := newPublication(s, m.Topic, m.Options, m.Payload)
+	if err != nil {
+		s.send(requestError(m.Request, wamp.TypePublish, wamp.URIInvalidArgument, err.Error()))
+		return
+	}
+	pubID := b.route(&p)
 	if ack, _ := wamp.DictBool(m.Options, "acknowledge"); ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
 	}
 }
 
-// publishEvent fans an event out to the subscribers of every subscription
-// matching topic and returns its publication ID. Each subscription gets
-// one EVENT, shared by its subscribers and encoded once per serializer by
-// the first writer that needs it; a pattern subscription's EVENT carries
-// the concrete topic. from is the publisher, or nil for events of the
-// router's own (meta events, testaments); options are the PUBLISH
-// options. It must be called with no broker lock held.
+// publishEvent publishes an event with the given PUBLISH options and
+// returns its publication ID (see route). from is the publisher, or nil
+// for events of the router's own (meta events, testaments). Options that
+// do not pass checkPublishOptions drop the event, which is logged, and
+// the ID is 0. It must be called with no broker lock held.
 func (b *broker) publishEvent(from *session, topic wamp.URI, options wamp.Dict, payload wamp.Payload) wamp.ID {
-	excludeMe := true
-	if v, ok := wamp.DictBool(options, "exclude_me"); ok {
-		excludeMe = v
+	p, err := newPublication(from, topic, options, payload)
+	if err != nil {
+		b.realm.router.log.Warn("router: event dropped: bad publish options", "topic", topic, "err", err)
+		return 0
 	}
-	pubID := wamp.GlobalID()
+	return b.route(&p)
+}
+
+// route fans a publication out to the subscribers of every subscription
+// matching its topic, after keeping it as the topic's retained event or
+// in event history when asked to, and returns its publication ID. Each
+// subscription gets one EVENT, shared by its subscribers and encoded once
+// per serializer by the first writer that needs it; its details carry the
+// concrete topic for a pattern subscription and the publisher if it
+// disclosed itself. It must be called with no broker lock held.
+func (b *broker) route(p *publication) wamp.ID {
+	p.id = wamp.GlobalID()
+	// Keep the event before looking up subscribers: a session that
+	// subscribes with get_retained after the lookup finds it retained.
+	if p.retain || len(b.history) > 0 {
+		b.keep(p)
+	}
 
 	var matched []*entry
 	b.mu.RLock()
-	b.subs.each(topic, func(e *entry) { matched = append(matched, e) })
+	b.subs.each(p.topic, func(e *entry) { matched = append(matched, e) })
 	b.mu.RUnlock()
+	publisher := p.publisherDetails()
+	from, excludeMe := p.from, p.excludeMe
 	n := 0
 	for _, sub := range matched {
-		ev := &wamp.Event{Subscription: sub.id, Publication: pubID, Payload: payload}
-		if sub.match != wamp.MatchExact {
-			ev.Details = wamp.Dict{"topic": string(topic)}
-		}
+		ev := &wamp.Event{Subscription: sub.id, Publication: p.id,
+			Details: eventDetails(sub, p.topic, publisher, false), Payload: p.payload}
 		sh := transport.NewShared(ev)
+		if p.audience == nil {
+			// The fast path: no per-subscriber check beyond exclude_me.
+			for _, to := range sub.sessions() {
+				if to == from && excludeMe {
+					continue
+				}
+				if to.sendShared(sh) {
+					n++
+				}
+			}
+			continue
+		}
 		for _, to := range sub.sessions() {
-			if to == from && excludeMe {
+			if to == from && excludeMe || !p.audience.allows(to) {
 				continue
 			}
 			if to.sendShared(sh) {
@@ -170,7 +241,34 @@ func (b *broker) publishEvent(from *session, topic wamp.URI, options wamp.Dict, 
 		}
 	}
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
-	return pubID
+	return p.id
+}
+
+// keep stores p as its topic's retained event if it asked to be, and in
+// the event history of the rules matching its topic. As the
+// specification asks, history leaves out publications that name sessions
+// in their black or white lists: session IDs do not outlive their
+// sessions, so later readers could not be filtered fairly.
+func (b *broker) keep(p *publication) {
+	var e *storedEvent
+	stored := func() *storedEvent {
+		if e == nil {
+			e = &storedEvent{seq: b.seq.Add(1), at: b.now().Truncate(time.Millisecond), pub: p.id, topic: p.topic,
+				payload: p.payload, publisher: p.publisherDetails(), audience: p.audience}
+		}
+		return e
+	}
+	if p.retain {
+		b.retain(stored())
+	}
+	if p.audience.bySession() {
+		return
+	}
+	for _, h := range b.history {
+		if h.pattern.matches(p.topic) {
+			h.add(stored())
+		}
+	}
 }
 
 func requestError(req wamp.ID, t wamp.Type, uri wamp.URI, message string) *wamp.ErrorMessage {

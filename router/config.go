@@ -23,6 +23,9 @@ type Config struct {
 	// GoodbyeTimeout is how long Stop waits for sessions to answer its
 	// GOODBYE. Default 3s.
 	GoodbyeTimeout time.Duration `json:"goodbye_timeout" yaml:"goodbye_timeout"`
+	// EventHistory lists the topics whose events the broker keeps for the
+	// wamp.subscription.get_events meta procedure. Default: none.
+	EventHistory []EventHistory `json:"event_history" yaml:"event_history"`
 	// Transport tunes connections (queue bounds, sizes, keep-alive).
 	Transport transport.Config `json:"transport" yaml:"transport"`
 	// Logger receives the router's logs. Default slog.Default().
@@ -30,6 +33,48 @@ type Config struct {
 	// Registerer receives the router's Prometheus metrics. Default: a
 	// registry of the router's own, see Router.Metrics.
 	Registerer prometheus.Registerer `json:"-" yaml:"-"`
+}
+
+// EventHistory is an event history rule: the broker keeps the latest
+// Limit events published in Realm to the topics matching Topic and Match,
+// all such topics sharing one bounded history, held in memory. A
+// subscription's history is made of the events kept, by any rule, on the
+// topics it matches. Publications that name sessions in their black or
+// white lists are not kept (session IDs do not outlive sessions).
+type EventHistory struct {
+	// Realm is the realm whose events are kept. Default "": every realm.
+	Realm string `json:"realm,omitempty" yaml:"realm,omitempty"`
+	// Topic is the topic URI, or the pattern for Match prefix or
+	// wildcard.
+	Topic wamp.URI `json:"topic" yaml:"topic"`
+	// Match is how Topic matches: "exact", "prefix" or "wildcard".
+	// Default "": exact.
+	Match wamp.MatchPolicy `json:"match,omitempty" yaml:"match,omitempty"`
+	// Limit is how many events are kept, the oldest dropped first. It
+	// must be positive.
+	Limit int `json:"limit" yaml:"limit"`
+}
+
+func (h EventHistory) validate(strict bool) error {
+	switch h.Match {
+	case "", wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
+	default:
+		return fmt.Errorf("match %q is not exact, prefix or wildcard", h.Match)
+	}
+	match := h.Match
+	if match == "" {
+		match = wamp.MatchExact
+	}
+	if !h.Topic.ValidPattern(strict, match) {
+		return fmt.Errorf("topic %q is not a valid URI for match %s", h.Topic, match)
+	}
+	if h.Realm != "" && !wamp.URI(h.Realm).Valid(strict) {
+		return fmt.Errorf("realm %q is not a valid URI", h.Realm)
+	}
+	if h.Limit <= 0 {
+		return fmt.Errorf("limit %d is not positive", h.Limit)
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {
@@ -58,6 +103,11 @@ func (c Config) validate() error {
 			return fmt.Errorf("%w: %q listed twice", ErrRealmExists, r)
 		}
 		seen[r] = true
+	}
+	for i, h := range c.EventHistory {
+		if err := h.validate(c.StrictURIs); err != nil {
+			return fmt.Errorf("%w: rule %d: %w", ErrInvalidEventHistory, i, err)
+		}
 	}
 	return nil
 }

@@ -121,6 +121,10 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 		fail(wamp.URIInvalidURI, "procedure is not a valid URI for this match policy")
 		return
 	}
+	if reservedURI(m.Procedure) {
+		fail(wamp.URIInvalidURI, "procedures under wamp. are the router's own")
+		return
+	}
 	disclose, _ := wamp.DictBool(m.Options, "disclose_caller")
 
 	d.mu.Lock()
@@ -246,6 +250,9 @@ func supportsCanceling(s *session) bool {
 }
 
 func (d *dealer) call(s *session, m *wamp.Call) {
+	if d.realm.callMeta(s, m) {
+		return
+	}
 	fail := func(uri wamp.URI, msg string) {
 		s.send(requestError(m.Request, wamp.TypeCall, uri, msg))
 	}
@@ -332,6 +339,10 @@ func (d *dealer) inFlight(s *session, request wamp.ID) *invocation {
 // invocationDetails builds the INVOCATION details of a call. d.mu must be
 // held (it reads the callee's disclose_caller choice).
 func (d *dealer) invocationDetails(caller *session, procedure wamp.URI, reg *entry, callee *session, progress, discloseMe bool) wamp.Dict {
+	disclose := discloseMe || d.bySession[callee] != nil && d.bySession[callee].discloseCaller[reg.id]
+	if reg.match == wamp.MatchExact && !progress && !disclose {
+		return nil // the common case costs no allocation
+	}
 	details := wamp.Dict{}
 	if reg.match != wamp.MatchExact {
 		details["procedure"] = string(procedure)
@@ -339,7 +350,7 @@ func (d *dealer) invocationDetails(caller *session, procedure wamp.URI, reg *ent
 	if progress {
 		details["receive_progress"] = true
 	}
-	if discloseMe || d.bySession[callee] != nil && d.bySession[callee].discloseCaller[reg.id] {
+	if disclose {
 		details["caller"] = caller.id
 		details["caller_authid"] = caller.authid
 		details["caller_authrole"] = caller.authrole

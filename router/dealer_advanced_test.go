@@ -324,9 +324,14 @@ func TestPatternRegistrationPrecedence(t *testing.T) {
 		bad.send(&wamp.Register{Request: req, Options: opts, Procedure: "com.bad"})
 		bad.expectError(wamp.TypeRegister, req, wamp.URIInvalidArgument)
 	}
-	req = bad.req.Next()
-	bad.send(&wamp.Register{Request: req, Options: wamp.Dict{"match": "prefix"}, Procedure: "com..bad"})
-	bad.expectError(wamp.TypeRegister, req, wamp.URIInvalidURI)
+	for _, tc := range []struct {
+		proc  wamp.URI
+		match string
+	}{{"com..bad", "prefix"}, {"wamp.session.count", "exact"}, {"wamp", "prefix"}, {"wamp.registration", "prefix"}} {
+		req = bad.req.Next()
+		bad.send(&wamp.Register{Request: req, Options: wamp.Dict{"match": tc.match}, Procedure: tc.proc})
+		bad.expectError(wamp.TypeRegister, req, wamp.URIInvalidURI)
+	}
 }
 
 func TestSharedRegistrationPolicies(t *testing.T) {

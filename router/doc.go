@@ -18,10 +18,20 @@
 // longest concrete runs, as the specification ranks them) and to one of
 // its callees by the invocation policy.
 //
+// The broker implements the Advanced Profile's publisher exclusion and
+// identification (disclose_me), subscriber black- and white-listing (by
+// session ID, authid and authrole; a PUBLISH without lists costs no check
+// per subscriber), event retention (the latest retained event of each
+// topic, per realm, sent after SUBSCRIBED to subscribers that ask with
+// get_retained) and event history for the topics Config.EventHistory
+// names, read with wamp.subscription.get_events.
+//
 // Meta events (wamp.session.on_join, wamp.registration.on_create...) are
 // published through the broker like any event, always with no broker or
 // dealer lock held.
 //
 // Lock order: Router.mu, then realm.mu, then broker.mu or dealer.mu. The
 // broker and the dealer never hold their lock while calling each other.
+// The broker's retained-event and history locks are leaves, never held
+// with broker.mu or each other.
 package router

@@ -12,4 +12,7 @@ var (
 	// ErrInvalidRealm is returned by AddRealm for a name that is not a
 	// valid URI.
 	ErrInvalidRealm = errors.New("router: invalid realm name")
+	// ErrInvalidEventHistory is returned by New for a Config.EventHistory
+	// rule with a bad topic, match policy, realm or limit.
+	ErrInvalidEventHistory = errors.New("router: invalid event history rule")
 )

@@ -14,6 +14,7 @@ type metrics struct {
 	slowConsumers      prometheus.Counter
 	protocolViolations prometheus.Counter
 	eventsDelivered    prometheus.Counter
+	retainedTopics     prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,6 +27,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "junction_router_protocol_violations_total", Help: "Sessions aborted for breaking the WAMP protocol."}),
 		eventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_events_delivered_total", Help: "EVENT messages queued to subscribers."}),
+		retainedTopics: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "junction_router_retained_topics", Help: "Topics holding a retained event, all realms together."}),
 	}
 	received := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "junction_router_messages_received_total", Help: "WAMP messages received, by type."}, []string{"type"})
@@ -34,6 +37,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.received[t] = received.WithLabelValues(wamp.Type(t).String())
 		}
 	}
-	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, received)
+	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, m.retainedTopics, received)
 	return m
 }

@@ -25,22 +25,26 @@ func newRealm(r *Router, name wamp.URI) *realm {
 	return rl
 }
 
-// join adds a session that has been welcomed and announces it.
-func (rl *realm) join(s *session) {
+// add lists a session of the realm.
+func (rl *realm) add(s *session) {
 	rl.mu.Lock()
 	rl.sessions[s.id] = s
 	rl.mu.Unlock()
-	rl.metaEvent("wamp.session.on_join", s.details())
+}
+
+// remove unlists a session and reports whether it was listed.
+func (rl *realm) remove(s *session) bool {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	_, was := rl.sessions[s.id]
+	delete(rl.sessions, s.id)
+	return was
 }
 
 // leave removes a session and announces it. The broker and dealer have
 // already forgotten it.
 func (rl *realm) leave(s *session) {
-	rl.mu.Lock()
-	_, was := rl.sessions[s.id]
-	delete(rl.sessions, s.id)
-	rl.mu.Unlock()
-	if was {
+	if rl.remove(s) {
 		rl.metaEvent("wamp.session.on_leave", s.id, s.authid, s.authrole)
 	}
 }
@@ -101,6 +105,13 @@ func welcomeDetails(s *session) wamp.Dict {
 var (
 	brokerFeatures = []string{
 		"publisher_exclusion",
+		"publisher_identification",
+		"subscriber_blackwhite_listing",
+		"pattern_based_subscription",
+		"event_retention",
+		"event_history",
+		"session_meta_api",
+		"subscription_meta_api",
 	}
 	dealerFeatures = []string{
 		"progressive_call_results",
@@ -110,6 +121,9 @@ var (
 		"caller_identification",
 		"pattern_based_registration",
 		"shared_registration",
+		"session_meta_api",
+		"registration_meta_api",
+		"testament_meta_api",
 	}
 )
 

@@ -36,6 +36,9 @@ type session struct {
 	// goodbyeSent is set once the router has said GOODBYE, so that the
 	// client's GOODBYE is taken as the answer.
 	goodbyeSent atomic.Bool
+	// testaments are the events to publish when the session ends; they
+	// have their own lock (see testament.go).
+	testaments testaments
 }
 
 // serve runs the whole life of a session on peer: the HELLO handshake,
@@ -142,11 +145,16 @@ func (r *Router) handshake(peer transport.Peer) (*session, bool) {
 		peer.Send(abort(wamp.URICloseSystemShutdown, "router is stopping"))
 		return nil, false
 	}
+	// The realm lists the session before its WELCOME goes out, so that
+	// the meta API knows a session as soon as the session knows its ID;
+	// on_join is announced once WELCOME is queued.
+	rl.add(s)
 	if err := peer.Send(&wamp.Welcome{Session: s.id, Details: welcomeDetails(s)}); err != nil {
+		rl.remove(s)
 		r.untrack(s)
 		return nil, false
 	}
-	rl.join(s)
+	rl.metaEvent("wamp.session.on_join", s.details())
 	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "remote", peer.Info().RemoteAddr,
 		"serializer", peer.Info().Serializer)
 	return s, true
@@ -228,18 +236,27 @@ func (s *session) violation(reason string) {
 }
 
 // goodbye starts a router-initiated close; the session ends when the
-// client answers, or when the router gives up waiting.
-func (s *session) goodbye(reason wamp.URI, message string) {
+// client answers, or when the router gives up waiting. An empty message
+// is left out of the details. It reports whether this call sent the
+// GOODBYE.
+func (s *session) goodbye(reason wamp.URI, message string) bool {
 	if s.goodbyeSent.Swap(true) {
-		return
+		return false
 	}
-	s.send(&wamp.Goodbye{Details: wamp.Dict{"message": message}, Reason: reason})
+	details := wamp.Dict{}
+	if message != "" {
+		details["message"] = message
+	}
+	s.send(&wamp.Goodbye{Details: details, Reason: reason})
+	return true
 }
 
-// leave removes every trace of the session from its realm.
+// leave removes every trace of the session from its realm and publishes
+// its testaments, once its subscriptions are gone and before on_leave.
 func (s *session) leave() {
 	s.realm.broker.removeSession(s)
 	s.realm.dealer.removeSession(s)
+	s.publishTestaments()
 	s.realm.leave(s)
 }
 
