@@ -113,9 +113,10 @@ func (q *queue) close() {
 	q.signal()
 }
 
-// empty reports whether nothing is queued.
-func (q *queue) empty() bool {
+// pending reports whether the consumer has something to take: items, or
+// the news that the queue is closed.
+func (q *queue) pending() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items) == 0
+	return len(q.items) > 0 || q.closed
 }

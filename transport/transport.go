@@ -34,7 +34,7 @@ type Peer interface {
 
 // Info describes a connection, for session details and logs.
 type Info struct {
-	Transport  string // "websocket" or "local"
+	Transport  string // "websocket", "rawsocket" or "local"
 	Serializer string // codec name, "" for in-process peers
 	RemoteAddr string
 }
@@ -76,6 +76,8 @@ func (s *Shared) Encoded(c codec.Codec) ([]byte, error) {
 // is given in its comment.
 type Config struct {
 	// MaxMessageSize bounds an incoming message, in bytes. Default 16 MiB.
+	// RawSocket announces and enforces the largest power of two not
+	// above it, between 512 B and 16 MiB, as its handshake requires.
 	MaxMessageSize int `json:"max_message_size" yaml:"max_message_size"`
 	// OutboundQueue is how many messages may wait for a slow peer before
 	// it is disconnected. Default 16384.

@@ -3,12 +3,10 @@ package transport
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -21,25 +19,11 @@ import (
 // wsConn is a WAMP peer over one WebSocket connection, server or client
 // side. Read runs in the caller's goroutine; writeLoop owns all writes.
 type wsConn struct {
-	conn   net.Conn
-	br     *connReader
-	codec  codec.Codec
-	cfg    Config
+	streamConn
 	client bool // client frames are masked
-	info   Info
-
-	q      *queue
-	done   chan struct{}
-	closer sync.Once
-	// writing is set while a writer goroutine runs. There is none while
-	// nothing is queued, so an idle connection costs one goroutine (its
-	// reader), not two.
-	writing atomic.Bool
-	// flushed is closed once the queue is closed and drained.
-	flushed   chan struct{}
-	flushOnce sync.Once
 
 	hdr  [ws.MaxHeaderSize]byte // header scratch for Read
+	whdr [ws.MaxHeaderSize]byte // header scratch for the writer
 	frag []byte                 // a fragmented message being assembled
 }
 
@@ -53,77 +37,22 @@ type controlFrame struct {
 func (*controlFrame) Type() wamp.Type { return 0 }
 
 func newWSConn(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, client bool) *wsConn {
-	w := &wsConn{
-		conn:    conn,
-		br:      newConnReader(conn, br),
-		codec:   c,
-		cfg:     cfg,
-		client:  client,
-		q:       newQueue(cfg.OutboundQueue, false),
-		done:    make(chan struct{}),
-		flushed: make(chan struct{}),
-		info:    Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()},
-	}
+	w := &wsConn{client: client}
+	info := Info{Transport: "websocket", Serializer: c.Name(), RemoteAddr: conn.RemoteAddr().String()}
+	w.streamConn.init(conn, br, c, cfg, info, w, &controlFrame{op: ws.OpPing})
 	return w
 }
 
-func (w *wsConn) Info() Info            { return w.info }
-func (w *wsConn) Done() <-chan struct{} { return w.done }
-
-func (w *wsConn) Send(m wamp.Message) error {
-	return w.push(item{msg: m})
-}
-
-func (w *wsConn) SendShared(s *Shared) error {
-	return w.push(item{shared: s})
-}
-
-func (w *wsConn) push(it item) error {
-	err := w.q.push(it)
-	switch {
-	case err == nil:
-		w.kick()
-	case errors.Is(err, ErrSlowConsumer):
-		w.abort()
-	}
-	return err
-}
-
-// kick starts a writer unless one is running.
-func (w *wsConn) kick() {
-	if w.writing.CompareAndSwap(false, true) {
-		go w.writeLoop()
-	}
-}
-
-// closeQueue stops further sends and lets the writer flush what is queued.
+// closeQueue stops further sends and lets the writer flush what is
+// queued, then a close frame.
 func (w *wsConn) closeQueue(code ws.StatusCode, reason string) {
-	w.q.push(item{msg: &controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(code, reason)}})
-	w.q.close()
-	w.kick()
+	w.finish(&controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(code, reason)})
 }
 
 // Close sends a close frame after what is queued, then closes.
 func (w *wsConn) Close() error {
-	w.closeQueue(ws.StatusNormalClosure, "")
-	select {
-	case <-w.flushed:
-	case <-time.After(w.cfg.WriteTimeout):
-	}
-	w.abort()
-	return nil
+	return w.closeAfter(&controlFrame{op: ws.OpClose, body: ws.NewCloseFrameBody(ws.StatusNormalClosure, "")})
 }
-
-// abort closes the connection at once, dropping what is queued.
-func (w *wsConn) abort() {
-	w.closer.Do(func() {
-		close(w.done)
-		w.q.close()
-		w.conn.Close()
-	})
-}
-
-var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // Read returns the next WAMP message, answering pings and assembling
 // fragments on the way.
@@ -144,26 +73,6 @@ func (w *wsConn) Read() (wamp.Message, error) {
 		if m, err := w.readFrame(); m != nil || err != nil {
 			return m, err
 		}
-	}
-}
-
-// await blocks until at least one byte can be read.
-func (w *wsConn) await() error {
-	wait, pinged := w.cfg.ReadTimeout, false
-	if p := w.cfg.PingInterval; p > 0 && (wait <= 0 || p < wait) {
-		wait = p
-	}
-	for {
-		if wait > 0 {
-			w.conn.SetReadDeadline(time.Now().Add(wait))
-		}
-		err := w.br.wait()
-		var ne net.Error
-		if err == nil || pinged || w.cfg.PingInterval <= 0 || !errors.As(err, &ne) || !ne.Timeout() {
-			return err
-		}
-		w.push(item{msg: &controlFrame{op: ws.OpPing}})
-		pinged, wait = true, w.cfg.ReadTimeout-w.cfg.PingInterval
 	}
 }
 
@@ -313,72 +222,22 @@ func (w *wsConn) fail(code ws.StatusCode, reason string) {
 	}()
 }
 
-func (w *wsConn) readFailed(err error) error {
-	w.abort()
-	select {
-	case <-w.done:
-		if errors.Is(err, net.ErrClosed) {
-			return ErrClosed
-		}
-	default:
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return io.EOF
-	}
-	return err
-}
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-var (
-	writeBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	scratchPool  = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-)
-
-// writeLoop runs while there is something to write: it takes the whole
-// backlog, encodes and frames every message into one buffer, writes it
-// with one call, and exits when the queue is empty.
-func (w *wsConn) writeLoop() {
-	var hdr [ws.MaxHeaderSize]byte
-	for {
-		items, closed := w.q.take()
-		if len(items) == 0 {
-			w.q.recycle(items)
-			if closed {
-				w.flushOnce.Do(func() { close(w.flushed) })
-				return
-			}
-			w.writing.Store(false)
-			// A push that came after take but before Store saw a running
-			// writer and did not start one: look again.
-			if w.q.empty() || !w.writing.CompareAndSwap(false, true) {
-				return
-			}
-			continue
-		}
-		buf := writeBufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		scratch := scratchPool.Get().(*[]byte)
-		sentClose := false
-		for i := range items {
-			if w.frame(buf, scratch, items[i], hdr[:]) {
-				sentClose = true
-			}
-		}
-		w.q.recycle(items)
-		w.conn.SetWriteDeadline(time.Now().Add(w.cfg.WriteTimeout))
-		_, err := w.conn.Write(buf.Bytes())
-		if buf.Cap() <= 64<<10 {
-			writeBufPool.Put(buf)
-		}
-		if cap(*scratch) <= 64<<10 {
-			scratchPool.Put(scratch)
-		}
-		if err != nil || sentClose {
-			// Nothing more may follow a close frame.
-			w.flushOnce.Do(func() { close(w.flushed) })
-			w.abort()
-			return
+// appendFrames encodes and frames the writer's backlog, reporting whether
+// it ends with a close frame.
+func (w *wsConn) appendFrames(buf *bytes.Buffer, items []item) bool {
+	scratch := scratchPool.Get().(*[]byte)
+	sentClose := false
+	for i := range items {
+		if w.frame(buf, scratch, items[i], w.whdr[:]) {
+			sentClose = true
 		}
 	}
+	if cap(*scratch) <= 64<<10 {
+		scratchPool.Put(scratch)
+	}
+	return sentClose
 }
 
 // frame appends one WebSocket frame to buf, reporting whether it was a

@@ -7,10 +7,9 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// Dial connects to a WAMP router's WebSocket URL (ws:// or wss://),
-// offering cfg.Serializers in order.
-func Dial(ctx context.Context, url string, cfg Config) (Peer, error) {
-	cfg = cfg.withDefaults()
+// dialWebSocket connects to a WAMP router's WebSocket URL (ws:// or
+// wss://), offering cfg.Serializers in order.
+func dialWebSocket(ctx context.Context, url string, cfg Config) (Peer, error) {
 	var protos []string
 	for _, c := range cfg.Serializers {
 		protos = append(protos, c.Subprotocol())

@@ -16,7 +16,7 @@ var Version = "v0.1.0-dev"
 const usage = `junction: a WAMP v2 router and real-time application framework
 
 Usage:
-  junction router [flags]   serve WAMP over WebSocket (ws://HOST:PORT/ws)
+  junction router [flags]   serve WAMP over WebSocket (ws://HOST:PORT/ws) and RawSocket (--rawsocket)
   junction demo [flags]     start a router and a demo client that publishes and calls
   junction version          print the version
   junction help             show this help

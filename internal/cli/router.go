@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,16 +22,23 @@ import (
 	"github.com/junction-run/junction/transport"
 )
 
-// server is a router behind an HTTP listener: /ws, /healthz, /metrics.
+// server is a router behind an HTTP listener (/ws, /healthz, /metrics)
+// and any RawSocket listeners.
 type server struct {
 	router *router.Router
 	http   *http.Server
 	ln     net.Listener
 	log    *slog.Logger
+
+	// stopRawSockets makes the RawSocket accept loops close their
+	// listeners; rawSockets waits for the loops.
+	stopRawSockets context.CancelFunc
+	rawSockets     sync.WaitGroup
 }
 
 type routerFlags struct {
 	listen     string
+	rawsockets multiFlag
 	realms     multiFlag
 	maxMessage int
 	queue      int
@@ -39,6 +47,7 @@ type routerFlags struct {
 
 func (f *routerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on")
+	fs.Var(&f.rawsockets, "rawsocket", "also serve WAMP over RawSocket on a TCP HOST:PORT or a Unix socket unix:PATH (repeatable)")
 	fs.Var(&f.realms, "realm", "another realm to serve besides realm1, open to anonymous sessions (repeatable)")
 	fs.IntVar(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, "largest incoming message, in bytes")
 	fs.IntVar(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "messages queued for a slow peer before it is disconnected")
@@ -56,19 +65,28 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			realms = append(realms, r)
 		}
 	}
+	tcfg := transport.Config{
+		MaxMessageSize: f.maxMessage,
+		OutboundQueue:  f.queue,
+		Logger:         log,
+	}
 	rt, err := router.New(router.Config{
-		Realms: realms,
-		Logger: log,
-		Transport: transport.Config{
-			MaxMessageSize: f.maxMessage,
-			OutboundQueue:  f.queue,
-		},
+		Realms:    realms,
+		Logger:    log,
+		Transport: tcfg,
 	})
 	if err != nil {
 		return nil, usageError{err}
 	}
+	rsListeners, err := listenRawSockets(f.rawsockets)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
+		for _, l := range rsListeners {
+			l.Close()
+		}
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	mux := http.NewServeMux()
@@ -88,17 +106,33 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			log.Error("http server failed", "err", err)
 		}
 	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopRawSockets = cancel
+	for _, l := range rsListeners {
+		s.rawSockets.Go(func() {
+			if err := transport.ServeRawSocket(ctx, l, tcfg, rt.Attach); err != nil {
+				log.Error("rawsocket server failed", "err", err)
+			}
+		})
+	}
 	log.Info("router listening", "url", "ws://"+ln.Addr().String()+"/ws", "realms", rt.Realms())
+	for _, l := range rsListeners {
+		log.Info("router listening", "url", rawSocketURL(l.Addr()), "realms", rt.Realms())
+	}
 	return s, nil
 }
 
-// stop says GOODBYE to every session, then closes the listener.
+// stop closes the RawSocket listeners (removing Unix socket files), says
+// GOODBYE to every session, then closes the HTTP listener.
 func (s *server) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	s.stopRawSockets()
 	s.http.SetKeepAlivesEnabled(false)
 	s.router.Stop(ctx)
 	s.http.Shutdown(ctx)
+	// The accept loops return once their sessions have, which Stop saw to.
+	s.rawSockets.Wait()
 	s.log.Info("router stopped")
 }
 

@@ -1,0 +1,64 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Dial connects to the WAMP router at rawURL, whose scheme picks the
+// transport:
+//
+//	ws://host:port/path, wss://...   WebSocket (TLS for wss)
+//	tcp://host:port, rs://host:port  RawSocket over TCP
+//	unix:///path/to.sock             RawSocket over a Unix socket
+//	unix:/path/to.sock, unix:rel.sock
+//
+// Over WebSocket it offers cfg.Serializers in order; over RawSocket it
+// asks for them in turn, see DialRawSocket.
+func Dial(ctx context.Context, rawURL string, cfg Config) (Peer, error) {
+	cfg = cfg.withDefaults()
+	scheme, _, ok := strings.Cut(rawURL, ":")
+	if !ok {
+		return nil, fmt.Errorf("transport: dial %q: no scheme: want a ws, wss, tcp, rs or unix URL", rawURL)
+	}
+	switch strings.ToLower(scheme) {
+	case "ws", "wss":
+		return dialWebSocket(ctx, rawURL, cfg)
+	case "tcp", "rs", "unix":
+	default:
+		return nil, fmt.Errorf("transport: dial %q: unknown scheme %q: want a ws, wss, tcp, rs or unix URL", rawURL, scheme)
+	}
+	network, address, err := rawSocketAddr(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return DialRawSocket(ctx, network, address, cfg)
+}
+
+// rawSocketAddr splits a tcp://, rs:// or unix: URL into a network and
+// an address for net.Dial.
+func rawSocketAddr(rawURL string) (network, address string, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", "", fmt.Errorf("transport: dial: %w", err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", "", fmt.Errorf("transport: dial %q: a RawSocket URL has no user, query or fragment", rawURL)
+	}
+	if strings.EqualFold(u.Scheme, "unix") {
+		path := u.Path
+		if u.Opaque != "" {
+			path = u.Opaque // unix:relative/path.sock
+		}
+		if u.Host != "" || path == "" {
+			return "", "", fmt.Errorf("transport: dial %q: want unix:///absolute/path or unix:path", rawURL)
+		}
+		return "unix", path, nil
+	}
+	if u.Host == "" || u.Opaque != "" || (u.Path != "" && u.Path != "/") {
+		return "", "", fmt.Errorf("transport: dial %q: want %s://host:port with no path", rawURL, u.Scheme)
+	}
+	return "tcp", u.Host, nil
+}

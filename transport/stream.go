@@ -1,0 +1,208 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/junction-run/junction/wamp"
+	"github.com/junction-run/junction/wamp/codec"
+)
+
+// streamConn is what a peer over a byte stream does whatever its framing
+// (WebSocket, RawSocket): a bounded outbound queue drained by a writer
+// started on demand, keep-alive on the read deadline, and closing. The
+// framing peer embeds it and provides Read, Close and a framer.
+type streamConn struct {
+	conn  net.Conn
+	br    *connReader
+	codec codec.Codec
+	cfg   Config
+	info  Info
+	fr    framer
+	ping  wamp.Message // queued to probe a silent peer
+
+	q      *queue
+	done   chan struct{}
+	closer sync.Once
+	// writing is set while a writer goroutine runs. There is none while
+	// nothing is queued, so an idle connection costs one goroutine (its
+	// reader), not two.
+	writing atomic.Bool
+	// flushed is closed once the queue is closed and drained.
+	flushed   chan struct{}
+	flushOnce sync.Once
+}
+
+// framer turns queued items into frames of one protocol.
+type framer interface {
+	// appendFrames appends a frame per item to buf and reports whether
+	// nothing may follow them (a WebSocket close frame). It runs on the
+	// writer goroutine only. An item it cannot encode is dropped.
+	appendFrames(buf *bytes.Buffer, items []item) (last bool)
+}
+
+// init sets s up; br is what was read ahead of conn (may be nil).
+func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, info Info, fr framer, ping wamp.Message) {
+	s.conn = conn
+	s.br = newConnReader(conn, br)
+	s.codec = c
+	s.cfg = cfg
+	s.info = info
+	s.fr = fr
+	s.ping = ping
+	s.q = newQueue(cfg.OutboundQueue, false)
+	s.done = make(chan struct{})
+	s.flushed = make(chan struct{})
+}
+
+func (s *streamConn) Info() Info            { return s.info }
+func (s *streamConn) Done() <-chan struct{} { return s.done }
+
+func (s *streamConn) Send(m wamp.Message) error {
+	return s.push(item{msg: m})
+}
+
+func (s *streamConn) SendShared(sh *Shared) error {
+	return s.push(item{shared: sh})
+}
+
+func (s *streamConn) push(it item) error {
+	err := s.q.push(it)
+	switch {
+	case err == nil:
+		s.kick()
+	case errors.Is(err, ErrSlowConsumer):
+		s.abort()
+	}
+	return err
+}
+
+// kick starts a writer unless one is running.
+func (s *streamConn) kick() {
+	if s.writing.CompareAndSwap(false, true) {
+		go s.writeLoop()
+	}
+}
+
+// finish stops further sends and lets the writer flush what is queued,
+// then last if it is not nil.
+func (s *streamConn) finish(last wamp.Message) {
+	if last != nil {
+		s.q.push(item{msg: last})
+	}
+	s.q.close()
+	s.kick()
+}
+
+// closeAfter flushes what is queued and last (within the write timeout),
+// then closes.
+func (s *streamConn) closeAfter(last wamp.Message) error {
+	s.finish(last)
+	select {
+	case <-s.flushed:
+	case <-s.done: // aborted meanwhile: nothing more will be written
+	case <-time.After(s.cfg.WriteTimeout):
+	}
+	s.abort()
+	return nil
+}
+
+// abort closes the connection at once, dropping what is queued.
+func (s *streamConn) abort() {
+	s.closer.Do(func() {
+		close(s.done)
+		s.q.close()
+		s.conn.Close()
+	})
+}
+
+// await blocks until at least one byte can be read. Keep-alive rides on
+// the read deadline, so it costs no timer: after PingInterval of silence
+// it queues a ping, and gives up when ReadTimeout has passed with nothing
+// received.
+func (s *streamConn) await() error {
+	wait, pinged := s.cfg.ReadTimeout, false
+	if p := s.cfg.PingInterval; p > 0 && (wait <= 0 || p < wait) {
+		wait = p
+	}
+	for {
+		if wait > 0 {
+			s.conn.SetReadDeadline(time.Now().Add(wait))
+		}
+		err := s.br.wait()
+		var ne net.Error
+		if err == nil || pinged || s.cfg.PingInterval <= 0 || !errors.As(err, &ne) || !ne.Timeout() {
+			return err
+		}
+		s.push(item{msg: s.ping})
+		pinged, wait = true, s.cfg.ReadTimeout-s.cfg.PingInterval
+	}
+}
+
+// readFailed closes the connection after a read error and returns what
+// Read reports for it.
+func (s *streamConn) readFailed(err error) error {
+	s.abort()
+	select {
+	case <-s.done:
+		if errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrClosedPipe) {
+			return ErrClosed
+		}
+	default:
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return io.EOF
+	}
+	return err
+}
+
+var (
+	writeBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	// readBufPool holds the buffers of incoming frames too large for the
+	// connReader's; those over 64 KiB are not kept.
+	readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+)
+
+// writeLoop runs while there is something to write: it takes the whole
+// backlog, frames every message into one buffer, writes it with one call,
+// and exits when the queue is empty.
+func (s *streamConn) writeLoop() {
+	for {
+		items, closed := s.q.take()
+		if len(items) == 0 {
+			s.q.recycle(items)
+			if closed {
+				s.flushOnce.Do(func() { close(s.flushed) })
+				return
+			}
+			s.writing.Store(false)
+			// A push or close that came after take but before Store saw
+			// a running writer and did not start one: look again.
+			if !s.q.pending() || !s.writing.CompareAndSwap(false, true) {
+				return
+			}
+			continue
+		}
+		buf := writeBufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		last := s.fr.appendFrames(buf, items)
+		s.q.recycle(items)
+		s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		_, err := s.conn.Write(buf.Bytes())
+		if buf.Cap() <= 64<<10 {
+			writeBufPool.Put(buf)
+		}
+		if err != nil || last {
+			// Nothing more may follow a close frame.
+			s.flushOnce.Do(func() { close(s.flushed) })
+			s.abort()
+			return
+		}
+	}
+}
