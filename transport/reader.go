@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // connReader buffers a connection's input, holding a buffer only while it
@@ -17,6 +18,10 @@ type connReader struct {
 	buf  []byte
 	r, w int
 	one  [1]byte
+	// timeout, if positive, bounds every read of a message's bytes: a
+	// message must keep arriving, however long the connection has been
+	// busy. Waiting for the next message is bounded by the caller.
+	timeout time.Duration
 }
 
 // readBufferSize is the pooled read buffer. Frames up to this size are
@@ -93,7 +98,7 @@ func (c *connReader) fill() error {
 		c.w -= c.r
 		c.r = 0
 	}
-	n, err := c.conn.Read(c.buf[c.w:])
+	n, err := c.read(c.buf[c.w:])
 	c.w += n
 	if n > 0 {
 		return nil
@@ -104,11 +109,19 @@ func (c *connReader) fill() error {
 	return err
 }
 
+// read reads the connection under a renewed deadline.
+func (c *connReader) read(p []byte) (int, error) {
+	if c.timeout > 0 {
+		c.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return c.conn.Read(p)
+}
+
 // Read implements io.Reader; reads larger than the buffer bypass it.
 func (c *connReader) Read(p []byte) (int, error) {
 	if c.Buffered() == 0 {
 		if len(p) >= readBufferSize {
-			return c.conn.Read(p)
+			return c.read(p)
 		}
 		if err := c.fill(); err != nil {
 			return 0, err

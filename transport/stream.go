@@ -51,6 +51,7 @@ type framer interface {
 func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Config, info Info, fr framer, ping wamp.Message) {
 	s.conn = conn
 	s.br = newConnReader(conn, br)
+	s.br.timeout = cfg.ReadTimeout
 	s.codec = c
 	s.cfg = cfg
 	s.info = info

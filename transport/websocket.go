@@ -81,9 +81,6 @@ func (w *wsConn) Read() (wamp.Message, error) {
 //
 //go:noinline
 func (w *wsConn) readFrame() (wamp.Message, error) {
-	if w.cfg.ReadTimeout > 0 && w.br.Buffered() == 0 {
-		w.conn.SetReadDeadline(time.Now().Add(w.cfg.ReadTimeout))
-	}
 	h, err := ws.ReadHeaderBuffer(w.br, w.hdr[:])
 	if err != nil {
 		return nil, w.readFailed(err)

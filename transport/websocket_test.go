@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -303,5 +304,36 @@ func TestConcurrentSendersKeepOrder(t *testing.T) {
 			t.Fatalf("sender %d: got message %d, want %d", pub.Request, pub.Publication, want)
 		}
 		next[pub.Request] = pub.Publication
+	}
+}
+
+// A message that keeps arriving is read however long it takes as a whole:
+// the read timeout bounds each wait for bytes, not the message.
+func TestSlowlyArrivingMessageIsNotTimedOut(t *testing.T) {
+	url, errs := echoServer(t, Config{PingInterval: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
+	conn, br := rawClient(t, url)
+	msg := []byte(`[16,1,{},"t",["` + strings.Repeat("x", 4000) + `"]]`)
+	f := ws.MaskFrameInPlace(ws.NewTextFrame(append([]byte(nil), msg...)))
+	var frame bytes.Buffer
+	if err := ws.WriteFrame(&frame, f); err != nil {
+		t.Fatal(err)
+	}
+	// Twenty slices, 50 ms apart: about a second in all, well past the
+	// ping interval and the read timeout.
+	data := frame.Bytes()
+	step := len(data)/20 + 1
+	for i := 0; i < len(data); i += step {
+		if _, err := conn.Write(data[i:min(i+step, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errs:
+			t.Fatalf("the server gave up on a message still arriving: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	echo := readFrame(t, conn, br)
+	if !bytes.Contains(echo.Payload, []byte(strings.Repeat("x", 4000))) {
+		t.Fatalf("echo of %d bytes does not hold the message", len(echo.Payload))
 	}
 }
