@@ -28,8 +28,13 @@ func (u URI) Valid(strict bool) bool {
 
 // ValidPattern reports whether u is valid as the URI of a subscription or
 // registration with the given match policy: a wildcard pattern may have
-// empty components ("com..update"); the other policies follow Valid.
+// empty components ("com..update"), a prefix may end with a dot
+// ("com.chat." matches com.chat.room1 but not com.chatter); exact URIs
+// follow Valid.
 func (u URI) ValidPattern(strict bool, policy MatchPolicy) bool {
+	if policy == MatchPrefix && len(u) > 1 && u[len(u)-1] == '.' {
+		u = u[:len(u)-1]
+	}
 	return u.check(strict, policy == MatchWildcard)
 }
 

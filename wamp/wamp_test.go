@@ -11,18 +11,21 @@ func TestURIRules(t *testing.T) {
 		uri           URI
 		loose, strict bool
 		wildcardLoose bool
+		prefixLoose   bool
 	}{
-		{"com.example.topic", true, true, true},
-		{"com.example.Topic-1", true, false, true},
-		{"realm1", true, true, true},
-		{"", false, false, false},
-		{"com..topic", false, false, true},
-		{".com", false, false, true},
-		{"com.", false, false, true},
-		{"com.exa mple", false, false, false},
-		{"com.ex#ample", false, false, false},
-		{"com.ex\tample", false, false, false},
-		{"com.é", true, false, true},
+		{"com.example.topic", true, true, true, true},
+		{"com.example.Topic-1", true, false, true, true},
+		{"realm1", true, true, true, true},
+		{"", false, false, false, false},
+		{"com..topic", false, false, true, false},
+		{".com", false, false, true, false},
+		{"com.", false, false, true, true}, // a prefix may end with a dot
+		{"com..", false, false, true, false},
+		{".", false, false, true, false},
+		{"com.exa mple", false, false, false, false},
+		{"com.ex#ample", false, false, false, false},
+		{"com.ex\tample", false, false, false, false},
+		{"com.é", true, false, true, true},
 	} {
 		if got := tc.uri.Valid(false); got != tc.loose {
 			t.Errorf("%q.Valid(loose) = %v", tc.uri, got)
@@ -33,7 +36,7 @@ func TestURIRules(t *testing.T) {
 		if got := tc.uri.ValidPattern(false, MatchWildcard); got != tc.wildcardLoose {
 			t.Errorf("%q.ValidPattern(wildcard) = %v", tc.uri, got)
 		}
-		if got := tc.uri.ValidPattern(false, MatchPrefix); got != tc.loose {
+		if got := tc.uri.ValidPattern(false, MatchPrefix); got != tc.prefixLoose {
 			t.Errorf("%q.ValidPattern(prefix) = %v", tc.uri, got)
 		}
 	}

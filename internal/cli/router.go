@@ -40,6 +40,7 @@ type routerFlags struct {
 	listen     string
 	rawsockets multiFlag
 	realms     multiFlag
+	history    historyFlag
 	maxMessage int
 	queue      int
 	logs       logFlags
@@ -49,6 +50,7 @@ func (f *routerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on")
 	fs.Var(&f.rawsockets, "rawsocket", "also serve WAMP over RawSocket on a TCP HOST:PORT or a Unix socket unix:PATH (repeatable)")
 	fs.Var(&f.realms, "realm", "another realm to serve besides realm1, open to anonymous sessions (repeatable)")
+	fs.Var(&f.history, "event-history", "keep the last LIMIT events of [prefix:|wildcard:]TOPIC=LIMIT for wamp.subscription.get_events (repeatable)")
 	fs.IntVar(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, "largest incoming message, in bytes")
 	fs.IntVar(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "messages queued for a slow peer before it is disconnected")
 	f.logs.register(fs)
@@ -71,9 +73,10 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 		Logger:         log,
 	}
 	rt, err := router.New(router.Config{
-		Realms:    realms,
-		Logger:    log,
-		Transport: tcfg,
+		Realms:       realms,
+		Logger:       log,
+		Transport:    tcfg,
+		EventHistory: f.history,
 	})
 	if err != nil {
 		return nil, usageError{err}
