@@ -62,7 +62,11 @@ type invocation struct {
 	// interrupted: canceled in kill mode; the callee's answer, whatever it
 	// is, ends the call.
 	interrupted bool
-	timer       *time.Timer
+	// timeout is the CALL's timeout, if any; timer fires it. Each
+	// progressive result restarts it: with progressive results the
+	// timeout bounds the wait for the first result and between results.
+	timeout time.Duration
+	timer   *time.Timer
 }
 
 type sessionCalls struct {
@@ -72,7 +76,16 @@ type sessionCalls struct {
 	discloseCaller map[wamp.ID]bool
 	calling        map[wamp.ID]*invocation // by the caller's CALL request ID
 	serving        map[wamp.ID]*invocation // by INVOCATION request ID
+	// ended holds the request IDs of this caller's progressive calls that
+	// ended (answered, canceled, timed out) before their final chunk: the
+	// chunks still on their way are dropped rather than taken for new
+	// calls. The final chunk clears the entry; at most maxEndedStreams
+	// are remembered.
+	ended map[wamp.ID]struct{}
 }
+
+// maxEndedStreams bounds sessionCalls.ended.
+const maxEndedStreams = 64
 
 func newDealer(rl *realm) *dealer {
 	return &dealer{
@@ -92,6 +105,7 @@ func (d *dealer) calls(s *session) *sessionCalls {
 			discloseCaller: make(map[wamp.ID]bool),
 			calling:        make(map[wamp.ID]*invocation),
 			serving:        make(map[wamp.ID]*invocation),
+			ended:          make(map[wamp.ID]struct{}),
 		}
 		d.bySession[s] = sc
 	}
@@ -288,6 +302,16 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		callee.send(&wamp.Invocation{Request: id, Registration: regID, Details: details, Payload: m.Payload})
 		return
 	}
+	if sc := d.bySession[s]; sc != nil {
+		if _, late := sc.ended[m.Request]; late {
+			// A chunk of a progressive call that has already ended.
+			if !opts.progress {
+				delete(sc.ended, m.Request)
+			}
+			d.mu.Unlock()
+			return
+		}
+	}
 	reg := d.regs.best(m.Procedure)
 	var callee *session
 	if reg != nil {
@@ -305,8 +329,12 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 	}
 	inv := &invocation{
 		id: d.realm.router.ids.Next(), caller: s, callRequest: m.Request, callee: callee, reg: reg,
+		// The specification would also require the callee to support
+		// call canceling; Autobahn|JS callees send progressive results
+		// without announcing it, and a callee that cannot be interrupted
+		// is simply never sent INTERRUPT.
 		progress:  opts.receiveProgress && callee.supports("callee", "progressive_call_results"),
-		streaming: opts.progress,
+		streaming: opts.progress, timeout: opts.timeout,
 	}
 	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe)
 	d.pending[inv.id] = inv
@@ -388,6 +416,9 @@ func (d *dealer) forget(inv *invocation) {
 	delete(d.pending, inv.id)
 	if sc := d.bySession[inv.caller]; sc != nil && sc.calling[inv.callRequest] == inv {
 		delete(sc.calling, inv.callRequest)
+		if inv.streaming && len(sc.ended) < maxEndedStreams {
+			sc.ended[inv.callRequest] = struct{}{}
+		}
 	}
 	if sc := d.bySession[inv.callee]; sc != nil {
 		delete(sc.serving, inv.id)
@@ -402,6 +433,9 @@ func (d *dealer) yield(s *session, m *wamp.Yield) {
 		d.mu.Lock()
 		inv := d.pending[m.Request]
 		forward := inv != nil && inv.callee == s && inv.progress && !inv.interrupted
+		if forward && inv.timer != nil {
+			inv.timer.Reset(inv.timeout)
+		}
 		d.mu.Unlock()
 		// A progressive result the caller did not ask for, or one for a
 		// call being canceled, is dropped.

@@ -55,7 +55,7 @@ func TestProgressiveCallResults(t *testing.T) {
 	h := newHarness(t, Config{})
 	for _, kind := range kinds {
 		t.Run(kind, func(t *testing.T) {
-			callee := h.joinAs(kind, "progressive_call_results")
+			callee := h.joinAs(kind, "progressive_call_results", "call_canceling")
 			caller := h.joinAs(kind, "progressive_call_results")
 			proc := wamp.URI("com.example.count." + kind)
 			callee.register(proc)
@@ -581,4 +581,58 @@ func argEquals(args wamp.List, i int, want any) bool {
 		return isInt && n == w
 	}
 	return args[i] == want
+}
+
+// With progressive results, the timeout bounds the wait for the first
+// result and between results, not the whole call.
+func TestCallTimeoutRestartsWithEachProgressiveResult(t *testing.T) {
+	h := newHarness(t, Config{})
+	callee := h.joinAs("json", "progressive_call_results", "call_canceling")
+	caller := h.joinAs("json", "progressive_call_results")
+	callee.register("com.example.ticks")
+	req := caller.call("com.example.ticks", wamp.Dict{"receive_progress": true, "timeout": 150})
+	inv := expect[*wamp.Invocation](callee)
+	start := time.Now()
+	for i := range 6 { // 6 × 50 ms: twice the timeout in all
+		time.Sleep(50 * time.Millisecond)
+		callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{"progress": true}, Payload: wamp.Payload{Args: wamp.List{i}}})
+		if r := expect[*wamp.Result](caller); r.Details["progress"] != true {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Fatal("the results came faster than the timeout: the test proves nothing")
+	}
+	// Then silence: the timeout fires.
+	caller.expectError(wamp.TypeCall, req, wamp.URITimeout)
+	if intr := expect[*wamp.Interrupt](callee); intr.Request != inv.Request {
+		t.Fatalf("INTERRUPT %+v", intr)
+	}
+}
+
+// Chunks of a progressive call that has ended are dropped, not taken for
+// new calls; the final chunk clears the request ID for reuse.
+func TestChunksOfAnEndedProgressiveCallAreDropped(t *testing.T) {
+	h := newHarness(t, Config{})
+	callee := h.joinAs("json", "progressive_call_invocations", "call_canceling")
+	caller := h.joinAs("json", "progressive_call_invocations")
+	callee.register("com.example.upload")
+	req := caller.call("com.example.upload", wamp.Dict{"progress": true}, "chunk 1")
+	inv := expect[*wamp.Invocation](callee)
+	callee.send(&wamp.Yield{Request: inv.Request, Payload: wamp.Payload{Args: wamp.List{"enough"}}})
+	if r := expect[*wamp.Result](caller); r.Request != req {
+		t.Fatalf("RESULT %+v", r)
+	}
+	send := func(progress bool, arg string) {
+		caller.send(&wamp.Call{Request: req, Options: wamp.Dict{"progress": progress}, Procedure: "com.example.upload",
+			Payload: wamp.Payload{Args: wamp.List{arg}}})
+	}
+	send(true, "chunk 2")
+	send(false, "last chunk")
+	callee.quiet()
+	caller.quiet()
+	send(false, "a new call")
+	if inv := expect[*wamp.Invocation](callee); !argEquals(inv.Args, 0, "a new call") {
+		t.Fatalf("INVOCATION %+v", inv)
+	}
 }
