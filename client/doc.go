@@ -2,9 +2,10 @@
 // publishes, subscribes, calls and registers procedures.
 //
 // Join opens a session over an existing transport.Peer (an in-process
-// transport.Pipe, say); Dial connects over WebSocket first and, with
-// Config.Reconnect set, keeps the session alive across connection losses,
-// restoring its subscriptions and registrations each time.
+// transport.Pipe, say); Dial connects by URL first (WebSocket or
+// RawSocket) and, with Config.Reconnect set, keeps the session alive
+// across connection losses, restoring its subscriptions and registrations,
+// with their options, each time.
 //
 // A Session is safe for concurrent use. Its read loop never runs user
 // code: event handlers run one at a time, in order, on the session's
@@ -13,4 +14,31 @@
 // be treated as read-only; values passed to Publish and Call must not be
 // modified afterwards, since an in-process router hands them on as they
 // are.
+//
+// # Advanced Profile
+//
+// The client implements, and announces in HELLO, these features of the
+// WAMP Advanced Profile; each needs a router that supports it too.
+//
+// Calls: progressive call results (CallOptions.Progress on the caller's
+// side, Invocation.Progress on the callee's); progressive call
+// invocations (Session.CallStream, Invocation.Next); call timeouts
+// (CallOptions.Timeout); call canceling (a Call's ctx ending sends CANCEL
+// with CallOptions.CancelMode, and an INTERRUPT cancels the handler's
+// ctx); caller identification (CallOptions.DiscloseMe,
+// RegisterOptions.DiscloseCaller, Invocation.Caller); pattern-based
+// registrations (RegisterOptions.Match, Invocation.Procedure); shared
+// registrations (RegisterOptions.Invoke).
+//
+// Events: publisher exclusion (PublishOptions.ExcludeMe); publisher
+// identification (PublishOptions.DiscloseMe, Event.Publisher); subscriber
+// black- and whitelisting (PublishOptions.Exclude, Eligible and their
+// AuthID and AuthRole variants); pattern-based subscriptions
+// (SubscribeOptions.Match, Event.Topic); event retention
+// (PublishOptions.Retain, SubscribeOptions.GetRetained, Event.Retained).
+//
+// A router's ERROR comes back as a *wamp.Error: errors.Is(err,
+// wamp.ErrTimeout) tells a call that timed out, whichever side enforced
+// the timeout, and errors.Is(err, wamp.ErrCanceled) one canceled at the
+// router.
 package client

@@ -24,6 +24,18 @@ var (
 	ErrProtocol = errors.New("client: protocol violation")
 	// ErrInvalidConfig is returned by Join and Dial for a bad Config.
 	ErrInvalidConfig = errors.New("client: invalid config")
+	// ErrInvalidOptions is returned for bad per-call options (an unknown
+	// CallOptions.CancelMode).
+	ErrInvalidOptions = errors.New("client: invalid options")
+	// ErrNoProgress is returned by Invocation.Progress when the caller did
+	// not ask for progressive results.
+	ErrNoProgress = errors.New("client: caller did not ask for progressive results")
+	// ErrInvocationDone is returned by Invocation.Progress once the
+	// invocation has been answered.
+	ErrInvocationDone = errors.New("client: invocation already answered")
+	// ErrStreamClosed is returned by CallStream.Send after Finish, or
+	// once the call has ended.
+	ErrStreamClosed = errors.New("client: call stream closed")
 	// ErrMissingArgument is returned by the typed accessors of Values for
 	// an argument that is absent.
 	ErrMissingArgument = errors.New("client: missing argument")

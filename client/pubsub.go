@@ -16,13 +16,54 @@ type Event struct {
 	Publication  wamp.ID
 	Details      wamp.Dict
 	Values
+
+	topic wamp.URI // the subscribed URI
+}
+
+// Topic returns the topic the event was published to: for a prefix or
+// wildcard subscription, the concrete URI the broker disclosed; otherwise
+// the subscribed URI.
+func (e *Event) Topic() wamp.URI {
+	if t, ok := wamp.DictString(e.Details, "topic"); ok && t != "" {
+		return wamp.URI(t)
+	}
+	return e.topic
+}
+
+// Publisher returns the publishing session's ID, or 0 if the broker did
+// not disclose it (see PublishOptions.DiscloseMe).
+func (e *Event) Publisher() wamp.ID {
+	id, _ := asID(e.Details["publisher"])
+	return id
+}
+
+// PublisherAuthID returns the publisher's authid, or "" if it was not
+// disclosed.
+func (e *Event) PublisherAuthID() string {
+	s, _ := wamp.DictString(e.Details, "publisher_authid")
+	return s
+}
+
+// PublisherAuthRole returns the publisher's authrole, or "" if it was not
+// disclosed.
+func (e *Event) PublisherAuthRole() string {
+	s, _ := wamp.DictString(e.Details, "publisher_authrole")
+	return s
+}
+
+// Retained reports whether the event is a retained one, published before
+// the subscription and sent because it asked for it
+// (SubscribeOptions.GetRetained).
+func (e *Event) Retained() bool {
+	r, _ := wamp.DictBool(e.Details, "retained")
+	return r
 }
 
 // EventHandler handles events. ctx is cancelled when the session ends.
 type EventHandler func(ctx context.Context, e *Event)
 
 // Subscription is a subscription made by Subscribe. With reconnection on
-// it is restored on each new connection.
+// it is restored, with its options, on each new connection.
 type Subscription struct {
 	s       *Session
 	topic   wamp.URI
@@ -84,6 +125,11 @@ func (s *Session) subscribed(c *conn, sub *Subscription, m wamp.Message) {
 		return
 	}
 	sub.id = ack.Subscription
+	if get, _ := wamp.DictBool(sub.options, "get_retained"); get {
+		// The retained events follow SUBSCRIBED: they are this
+		// subscription's, not those of others sharing the router's.
+		s.retainedTo[sub.id] = sub
+	}
 	s.subs[sub.id] = append(s.subs[sub.id], sub)
 	s.allSubs[sub] = struct{}{}
 	s.mu.Unlock()
@@ -111,6 +157,9 @@ func (sub *Subscription) Unsubscribe(ctx context.Context) error {
 	sub.removed = true
 	delete(s.allSubs, sub)
 	id, c := sub.id, s.conn
+	if s.retainedTo[id] == sub {
+		delete(s.retainedTo, id)
+	}
 	last := false
 	if id != 0 {
 		rest := slices.DeleteFunc(slices.Clone(s.subs[id]), func(x *Subscription) bool { return x == sub })
@@ -149,6 +198,7 @@ func (s *Session) revokeSubscription(details wamp.Dict) {
 		delete(s.allSubs, sub)
 	}
 	delete(s.subs, id)
+	delete(s.retainedTo, id)
 	s.log.Info("client: subscription revoked by router", "subscription", id, "reason", details["reason"])
 }
 
@@ -185,6 +235,12 @@ func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, k
 func (s *Session) deliver(c *conn, m *wamp.Event) {
 	s.mu.Lock()
 	subs := s.subs[m.Subscription]
+	if retained, _ := wamp.DictBool(m.Details, "retained"); retained {
+		subs = nil
+		if sub := s.retainedTo[m.Subscription]; sub != nil {
+			subs = []*Subscription{sub}
+		}
+	}
 	s.mu.Unlock()
 	if len(subs) == 0 {
 		s.log.Debug("client: event for unknown subscription", "subscription", m.Subscription)
@@ -196,7 +252,7 @@ func (s *Session) deliver(c *conn, m *wamp.Event) {
 		return
 	}
 	for _, sub := range subs {
-		e := &Event{Subscription: m.Subscription, Publication: m.Publication, Details: m.Details, Values: Values{args, kwargs}}
+		e := &Event{Subscription: m.Subscription, Publication: m.Publication, Details: m.Details, Values: Values{args, kwargs}, topic: sub.topic}
 		select {
 		case s.events <- queuedEvent{sub, e}:
 		case <-c.ctx.Done():

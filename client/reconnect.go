@@ -14,7 +14,8 @@ import (
 // dialFunc opens a new connection to the router.
 type dialFunc func(ctx context.Context) (transport.Peer, error)
 
-// Dial connects to the router's WebSocket URL and joins cfg.Realm; ctx
+// Dial connects to the router at url (WebSocket ws:// or wss://, or
+// RawSocket tcp:// or unix:, see transport.Dial) and joins cfg.Realm; ctx
 // bounds this first connection only, which is not retried.
 //
 // With cfg.Reconnect set, the session then survives connection losses
@@ -152,7 +153,7 @@ func (s *Session) restore(c *conn) {
 	var all []inflight
 	for _, sub := range subs {
 		id := s.seq.Next()
-		req, err := s.begin(c, id, sub.message(id), func(m wamp.Message) { s.subscribed(c, sub, m) })
+		req, err := s.begin(c, id, sub.message(id), func(m wamp.Message) { s.subscribed(c, sub, m) }, false)
 		if err != nil {
 			s.log.Warn("client: resubscribe failed", "topic", sub.topic, "error", err)
 			return
@@ -161,7 +162,7 @@ func (s *Session) restore(c *conn) {
 	}
 	for _, reg := range regs {
 		id := s.seq.Next()
-		req, err := s.begin(c, id, reg.message(id), func(m wamp.Message) { s.registered(c, reg, m) })
+		req, err := s.begin(c, id, reg.message(id), func(m wamp.Message) { s.registered(c, reg, m) }, false)
 		if err != nil {
 			s.log.Warn("client: reregister failed", "procedure", reg.procedure, "error", err)
 			return

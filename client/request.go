@@ -29,9 +29,14 @@ func (s *Session) current(ctx context.Context) (*conn, error) {
 	}
 }
 
-// begin registers request id on c and sends m.
-func (s *Session) begin(c *conn, id wamp.ID, m wamp.Message, onReply func(wamp.Message)) (*request, error) {
+// begin registers request id on c and sends m. A call with progress set
+// takes progressive results.
+func (s *Session) begin(c *conn, id wamp.ID, m wamp.Message, onReply func(wamp.Message), progress bool) (*request, error) {
 	req := &request{ch: make(chan reply, 1), onReply: onReply}
+	if progress {
+		req.progress = make(chan *wamp.Result, progressQueue)
+		req.gone = make(chan struct{})
+	}
 	s.mu.Lock()
 	if c.pending == nil {
 		s.mu.Unlock()
@@ -69,7 +74,7 @@ func (s *Session) await(ctx context.Context, c *conn, id wamp.ID, req *request) 
 
 // roundTrip sends request m on c and waits for its reply.
 func (s *Session) roundTrip(ctx context.Context, c *conn, id wamp.ID, m wamp.Message, onReply func(wamp.Message)) (wamp.Message, error) {
-	req, err := s.begin(c, id, m, onReply)
+	req, err := s.begin(c, id, m, onReply, false)
 	if err != nil {
 		return nil, err
 	}

@@ -176,11 +176,13 @@ func TestCallCancel(t *testing.T) {
 	}
 }
 
-func TestCallTimeout(t *testing.T) {
+// TestCallTimeoutClientSide: a router without call_timeout leaves the
+// timeout to the client.
+func TestCallTimeoutClientSide(t *testing.T) {
 	s, r := join(t, nil)
 	_, err := s.Call(testContext(t), "test.hang", nil, nil, &CallOptions{Timeout: 20 * time.Millisecond})
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Call: %v, want context.DeadlineExceeded", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, wamp.ErrTimeout) {
+		t.Fatalf("Call: %v, want context.DeadlineExceeded and wamp.ErrTimeout", err)
 	}
 	call := r.received(wamp.TypeCall)[0].(*wamp.Call)
 	if ms, _ := wamp.DictInt(call.Options, "timeout"); ms != 20 {

@@ -43,25 +43,34 @@ type Session struct {
 	closing bool
 	err     error
 	subs    map[wamp.ID][]*Subscription // by router subscription ID
-	allSubs map[*Subscription]struct{}  // established, restored on reconnect
-	regs    map[wamp.ID]*Registration
-	allRegs map[*Registration]struct{}
+	// retainedTo names, by router subscription ID, the subscription that
+	// last asked for retained events: it alone gets them.
+	retainedTo map[wamp.ID]*Subscription
+	allSubs    map[*Subscription]struct{} // established, restored on reconnect
+	regs       map[wamp.ID]*Registration
+	allRegs    map[*Registration]struct{}
 }
 
 // conn is one connection's worth of session state.
 type conn struct {
-	peer      transport.Peer
-	ctx       context.Context // cancelled when the connection ends
-	cancel    context.CancelFunc
-	canCancel bool          // the dealer announced call_canceling
-	dead      chan struct{} // closed once the read loop is over
-	err       error         // why it ended, set before dead is closed
+	peer   transport.Peer
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+	dealer map[string]bool // the features the dealer announced
+	dead   chan struct{}   // closed once the read loop is over
+	err    error           // why it ended, set before dead is closed
 
 	// Guarded by Session.mu.
 	pending     map[wamp.ID]*request // nil once the connection ended
-	invocations map[wamp.ID]context.CancelFunc
+	invocations map[wamp.ID]*Invocation
+	// answered lists progressive invocations answered before their last
+	// chunk came, whose late chunks must not start new invocations.
+	answered    tombstones
 	goodbyeSent bool
 }
+
+// dealerHas reports whether the dealer announced feature.
+func (c *conn) dealerHas(feature string) bool { return c.dealer[feature] }
 
 type request struct {
 	ch chan reply // buffered: the read loop never waits on it
@@ -69,6 +78,11 @@ type request struct {
 	// before anything else is read, so that e.g. a subscription is in
 	// place before its first event.
 	onReply func(wamp.Message)
+	// progress, set for a call that asked for progressive results,
+	// receives them in order. The read loop waits on it, pushing back on
+	// the router, unless gone is closed: the caller gave up.
+	progress chan *wamp.Result
+	gone     chan struct{}
 }
 
 type reply struct {
@@ -109,16 +123,17 @@ func start(ctx context.Context, cfg Config, redial, first dialFunc) (*Session, e
 
 func newSession(cfg Config, dial dialFunc) *Session {
 	s := &Session{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		dial:    dial,
-		events:  make(chan queuedEvent, eventQueue),
-		done:    make(chan struct{}),
-		ready:   make(chan struct{}),
-		subs:    map[wamp.ID][]*Subscription{},
-		allSubs: map[*Subscription]struct{}{},
-		regs:    map[wamp.ID]*Registration{},
-		allRegs: map[*Registration]struct{}{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		dial:       dial,
+		events:     make(chan queuedEvent, eventQueue),
+		done:       make(chan struct{}),
+		ready:      make(chan struct{}),
+		subs:       map[wamp.ID][]*Subscription{},
+		retainedTo: map[wamp.ID]*Subscription{},
+		allSubs:    map[*Subscription]struct{}{},
+		regs:       map[wamp.ID]*Registration{},
+		allRegs:    map[*Registration]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
@@ -168,14 +183,19 @@ func (s *Session) attach(peer transport.Peer, w *wamp.Welcome) (*conn, error) {
 	c := &conn{
 		peer:        peer,
 		dead:        make(chan struct{}),
+		dealer:      map[string]bool{},
 		pending:     map[wamp.ID]*request{},
-		invocations: map[wamp.ID]context.CancelFunc{},
+		invocations: map[wamp.ID]*Invocation{},
 	}
 	c.ctx, c.cancel = context.WithCancel(s.ctx)
 	roles, _ := wamp.DictDict(w.Details, "roles")
 	dealer, _ := wamp.DictDict(roles, "dealer")
 	features, _ := wamp.DictDict(dealer, "features")
-	c.canCancel, _ = wamp.DictBool(features, "call_canceling")
+	for name, on := range features {
+		if b, _ := on.(bool); b {
+			c.dealer[name] = true
+		}
+	}
 
 	s.mu.Lock()
 	if s.closing {
@@ -220,7 +240,7 @@ func (s *Session) handle(c *conn, m wamp.Message) error {
 		s.interrupt(c, m)
 	case *wamp.Result:
 		if progress, _ := wamp.DictBool(m.Details, "progress"); progress {
-			s.log.Debug("client: ignoring progressive RESULT", "request", m.Request)
+			s.progress(c, m)
 			return nil
 		}
 		s.resolve(c, m.Request, m, nil)
@@ -284,6 +304,7 @@ func (s *Session) detach(c *conn, cause error) {
 		reg.id = 0
 	}
 	clear(s.subs)
+	clear(s.retainedTo)
 	clear(s.regs)
 	ending := s.closing || !s.reconnects(cause)
 	s.mu.Unlock()
@@ -298,6 +319,22 @@ func (s *Session) detach(c *conn, cause error) {
 	}
 	c.err = cause
 	close(c.dead)
+}
+
+// spawn runs f on a goroutine of the session's, unless the session is
+// closing: Close waits for it.
+func (s *Session) spawn(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // send sends m on c, logging a failure: for messages nobody waits on.

@@ -118,3 +118,12 @@ func asFloat(x any) (float64, bool) {
 	n, ok := wamp.AsInt64(x)
 	return float64(n), ok
 }
+
+// asID reads an ID from details: a serializer's integer, or a wamp.ID as an
+// in-process router may leave it.
+func asID(v any) (wamp.ID, bool) {
+	if id, ok := v.(wamp.ID); ok {
+		return id, true
+	}
+	return wamp.AsID(v)
+}

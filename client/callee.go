@@ -3,37 +3,27 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime/debug"
 
 	"github.com/junction-run/junction/wamp"
 	"github.com/junction-run/junction/wamp/codec"
 )
 
-// Invocation is one call of a registered procedure.
-type Invocation struct {
-	Request      wamp.ID
-	Registration wamp.ID
-	Details      wamp.Dict
-	Values
-}
-
-// Result is what a call returns. A nil *Result returned by an
-// InvocationHandler is an empty result.
-type Result struct {
-	Details wamp.Dict
-	Values
-}
-
 // InvocationHandler handles the invocations of a registered procedure.
-// Each runs in its own goroutine, with a ctx cancelled when the router
-// interrupts the call or the connection ends. A returned *wamp.Error
-// (found with errors.As) goes back to the caller as it is; any other
-// error, or a panic, becomes ErrRuntime.
+// Each runs in its own goroutine, with a ctx cancelled when the connection
+// ends or the router interrupts the call (the caller canceled it, it
+// timed out, the caller left); after an interrupt, context.Cause(ctx) is
+// a *wamp.Error wamp.error.canceled.
+//
+// A returned *wamp.Error (found with errors.As) goes back to the caller as
+// it is. Any other error, or a panic, becomes ErrRuntime, except after an
+// interrupt: the handler is taken to have stopped because of it, and the
+// error becomes wamp.error.canceled. A result returned after an interrupt
+// is still sent: the router decides whether the caller gets it.
 type InvocationHandler func(ctx context.Context, inv *Invocation) (*Result, error)
 
 // Registration is a procedure registered by Register. With reconnection
-// on it is restored on each new connection.
+// on it is restored, with its options, on each new connection.
 type Registration struct {
 	s         *Session
 	procedure wamp.URI
@@ -143,48 +133,30 @@ func (s *Session) revokeRegistration(details wamp.Dict) {
 	s.log.Info("client: registration revoked by router", "registration", id, "reason", details["reason"])
 }
 
-// Call calls procedure and waits for its result. The callee's or router's
-// ERROR comes back as a *wamp.Error with its URI, Args and Kwargs. If ctx
-// ends first Call returns ctx.Err() and drops the late result; it also
-// sends CANCEL if the router supports call canceling. While the session
-// is reconnecting, Call waits for the connection.
-func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict, opts *CallOptions) (*Result, error) {
-	if opts != nil && opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
-		defer cancel()
-	}
-	c, err := s.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id := s.seq.Next()
-	m := &wamp.Call{Request: id, Options: opts.dict(), Procedure: procedure, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
-	req, err := s.begin(c, id, m, nil)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.await(ctx, c, id, req)
-	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) && c.canCancel {
-			s.send(c, &wamp.Cancel{Request: id, Options: wamp.Dict{"mode": "killnowait"}})
-		}
-		return nil, err
-	}
-	res, ok := r.(*wamp.Result)
-	if !ok {
-		return nil, unexpected(r, wamp.TypeResult)
-	}
-	rargs, rkwargs, err := codec.Values(&res.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("client: decode RESULT: %w", err)
-	}
-	return &Result{Details: res.Details, Values: Values{rargs, rkwargs}}, nil
-}
-
-// invoke starts the handler for an INVOCATION, on c's read loop.
+// invoke handles an INVOCATION, on c's read loop: it starts a handler, or
+// hands the next chunk of a progressive invocation to its handler.
 func (s *Session) invoke(c *conn, m *wamp.Invocation) {
+	progressive, _ := wamp.DictBool(m.Details, "progress")
 	s.mu.Lock()
+	if inv := c.invocations[m.Request]; inv != nil {
+		last := inv.lastSeen
+		inv.lastSeen = inv.lastSeen || !progressive
+		s.mu.Unlock()
+		if inv.chunks == nil || last {
+			s.log.Debug("client: dropping INVOCATION for a running request", "request", m.Request)
+			return
+		}
+		s.feed(c, inv, m, !progressive)
+		return
+	}
+	if c.answered.has(m.Request) {
+		// A late chunk of an invocation already answered.
+		if !progressive {
+			c.answered.remove(m.Request)
+		}
+		s.mu.Unlock()
+		return
+	}
 	reg := s.regs[m.Registration]
 	s.mu.Unlock()
 	if reg == nil {
@@ -196,29 +168,59 @@ func (s *Session) invoke(c *conn, m *wamp.Invocation) {
 		s.send(c, invocationError(m.Request, wamp.NewError(wamp.URIInvalidArgument, err.Error())))
 		return
 	}
-	inv := &Invocation{Request: m.Request, Registration: m.Registration, Details: m.Details, Values: Values{args, kwargs}}
-	ctx, cancel := context.WithCancel(c.ctx)
+	inv := &Invocation{
+		Request:      m.Request,
+		Registration: m.Registration,
+		Details:      m.Details,
+		Values:       Values{args, kwargs},
+		procedure:    reg.procedure,
+		c:            c,
+		ended:        make(chan struct{}),
+	}
+	if progressive {
+		inv.chunks = make(chan Values, chunkQueue)
+	}
+	inv.ctx, inv.cancel = context.WithCancelCause(c.ctx)
 	s.mu.Lock()
-	c.invocations[m.Request] = cancel
+	c.invocations[m.Request] = inv
+	inv.lastSeen = !progressive
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		res, err := s.runInvocation(ctx, reg, inv)
-		s.mu.Lock()
-		delete(c.invocations, m.Request)
-		s.mu.Unlock()
-		cancel()
-		if err != nil {
-			s.send(c, invocationError(m.Request, err))
-			return
-		}
-		y := &wamp.Yield{Request: m.Request, Options: wamp.Dict{}}
-		if res != nil {
-			y.Args, y.Kwargs = res.Args, res.Kwargs
-		}
-		s.send(c, y)
+		s.serve(c, reg, inv)
 	}()
+}
+
+// serve runs reg's handler for inv and answers the invocation.
+func (s *Session) serve(c *conn, reg *Registration, inv *Invocation) {
+	res, err := s.runInvocation(inv.ctx, reg, inv)
+	s.mu.Lock()
+	delete(c.invocations, inv.Request)
+	if !inv.lastSeen {
+		c.answered.add(inv.Request)
+	}
+	s.mu.Unlock()
+	interrupted := inv.interrupted.Load()
+	inv.cancel(nil)
+	close(inv.ended)
+
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.answered = true
+	if err != nil {
+		var we *wamp.Error
+		if interrupted && !errors.As(err, &we) {
+			err = wamp.NewError(wamp.URICanceled, err.Error())
+		}
+		s.send(c, invocationError(inv.Request, err))
+		return
+	}
+	y := &wamp.Yield{Request: inv.Request, Options: wamp.Dict{}}
+	if res != nil {
+		y.Args, y.Kwargs = res.Args, res.Kwargs
+	}
+	s.send(c, y)
 }
 
 func (s *Session) runInvocation(ctx context.Context, reg *Registration, inv *Invocation) (res *Result, err error) {
@@ -231,14 +233,38 @@ func (s *Session) runInvocation(ctx context.Context, reg *Registration, inv *Inv
 	return reg.handler(ctx, inv)
 }
 
+// feed hands the next chunk of a progressive invocation to its handler, on
+// c's read loop. It waits while the handler's queue is full.
+func (s *Session) feed(c *conn, inv *Invocation, m *wamp.Invocation, last bool) {
+	args, kwargs, err := codec.Values(&m.Payload)
+	if err != nil {
+		// The handler cannot be told; it gets an empty chunk in its place.
+		s.log.Warn("client: undecodable chunk of a progressive invocation", "request", m.Request, "error", err)
+	}
+	select {
+	case inv.chunks <- Values{args, kwargs}:
+	case <-inv.ended:
+	case <-c.ctx.Done():
+	}
+	if last {
+		close(inv.chunks)
+	}
+}
+
 // interrupt cancels a running invocation's ctx.
 func (s *Session) interrupt(c *conn, m *wamp.Interrupt) {
 	s.mu.Lock()
-	cancel := c.invocations[m.Request]
+	inv := c.invocations[m.Request]
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if inv == nil {
+		return
 	}
+	msg := "client: call interrupted by the router"
+	if reason, ok := wamp.DictString(m.Options, "reason"); ok && reason != "" {
+		msg += " (" + reason + ")"
+	}
+	inv.interrupted.Store(true)
+	inv.cancel(wamp.NewError(wamp.URICanceled, msg))
 }
 
 // invocationError is the ERROR answering INVOCATION request for err.
@@ -258,4 +284,36 @@ func invocationError(request wamp.ID, err error) *wamp.ErrorMessage {
 		Error:       we.URI,
 		Payload:     wamp.Payload{Args: we.Args, Kwargs: we.Kwargs},
 	}
+}
+
+// tombstones is a bounded set of request IDs: past its size the oldest
+// are forgotten.
+type tombstones struct {
+	set   map[wamp.ID]struct{}
+	order []wamp.ID
+}
+
+const maxTombstones = 1024
+
+func (t *tombstones) has(id wamp.ID) bool {
+	_, ok := t.set[id]
+	return ok
+}
+
+func (t *tombstones) add(id wamp.ID) {
+	if t.set == nil {
+		t.set = map[wamp.ID]struct{}{}
+	}
+	if len(t.order) >= maxTombstones {
+		delete(t.set, t.order[0])
+		t.order = t.order[1:]
+	}
+	t.set[id] = struct{}{}
+	t.order = append(t.order, id)
+}
+
+func (t *tombstones) remove(id wamp.ID) {
+	delete(t.set, id)
+	// order keeps the ID until it ages out; deleting from the set is
+	// what counts.
 }
