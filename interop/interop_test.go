@@ -1,13 +1,11 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -21,9 +19,7 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/router"
-	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
-	"github.com/junction-run/junction/wamp/codec"
 )
 
 // serializers are those Autobahn|JS speaks in Node: JSON built in,
@@ -258,19 +254,7 @@ func goAndAutobahn(t *testing.T, jsSer, goSer string) {
 	url := startRouter(t)
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	c, err := codec.ByName(goSer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := client.Dial(ctx, url, client.Config{
-		Realm:     "realm1",
-		Transport: transport.Config{Serializers: []codec.Codec{c}},
-		Logger:    slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close(context.Background())
+	sess := dialGo(t, ctx, url, goSer)
 
 	echo := func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
 		return &client.Result{Values: inv.Values}, nil
@@ -290,82 +274,40 @@ func goAndAutobahn(t *testing.T, jsSer, goSer string) {
 		t.Fatal(err)
 	}
 
-	cmd := node(ctx, "peer", url, jsSer)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	// fail stops the test with everything Node said.
-	fail := func(format string, args ...any) {
-		t.Helper()
-		cancel()
-		cmd.Wait()
-		t.Fatalf("%s\nnode stderr: %s", fmt.Sprintf(format, args...), stderr.Bytes())
-	}
-	next := func() string {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				fail("node ended early")
-			}
-			return l
-		case <-ctx.Done():
-			fail("timed out waiting for node")
-		}
-		return ""
-	}
-	if l := next(); l != `{"ready":true}` {
-		fail("first line %q, want the ready line", l)
-	}
+	peer := startNode(t, "peer", url, jsSer)
+	peer.expect(`{"ready":true}`)
 
 	payload := want(t, fmt.Sprintf(`{"args":%s,"kwargs":%s}`, wantArgs, wantKwargs))
-	values := func(v client.Values) any {
-		return normalize(t, map[string]any{"args": orEmpty(v.Args), "kwargs": orEmptyDict(v.Kwargs)})
-	}
 
 	// Go calls Autobahn.
 	res, err := sess.Call(ctx, "com.example.interop.js.echo", goArgs(), goKwargs(), nil)
 	if err != nil {
-		fail("call com.example.interop.js.echo: %v", err)
+		peer.fail("call com.example.interop.js.echo: %v", err)
 	}
-	check(t, "Go's call of the Autobahn procedure", values(res.Values), payload)
+	check(t, "Go's call of the Autobahn procedure", values(t, res.Values), payload)
 
 	// Autobahn publishes to Go.
 	select {
 	case v := <-jsEvents:
-		check(t, "event from Autobahn received by Go", values(v), payload)
+		check(t, "event from Autobahn received by Go", values(t, v), payload)
 	case <-ctx.Done():
-		fail("timed out waiting for Autobahn's event")
+		peer.fail("timed out waiting for Autobahn's event")
 	}
 
 	// Go publishes to Autobahn, which then ends.
 	if _, err := sess.Publish(ctx, "com.example.interop.go.event", goArgs(), goKwargs(),
 		&client.PublishOptions{Acknowledge: true}); err != nil {
-		fail("publish: %v", err)
+		peer.fail("publish: %v", err)
 	}
-	got := decodeLine(t, next())
+	got := peer.result()
 	check(t, "Autobahn's call of the Go procedure", got.(map[string]any)["call"], payload)
 	check(t, "event from Go received by Autobahn", got.(map[string]any)["event"], payload)
-	for range lines {
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("node: %v\nstderr: %s", err, stderr.Bytes())
-	}
+}
+
+// values is what a Go client received, in the form normalize returns.
+func values(t *testing.T, v client.Values) any {
+	t.Helper()
+	return normalize(t, map[string]any{"args": orEmpty(v.Args), "kwargs": orEmptyDict(v.Kwargs)})
 }
 
 func orEmpty(l wamp.List) []any {
