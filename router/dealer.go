@@ -256,11 +256,11 @@ func parseCallOptions(o wamp.Dict) (callOptions, bool) {
 	return c, true
 }
 
-// supportsCanceling reports whether a callee takes INTERRUPT. The
-// specification spells the feature call_canceling, and call_cancelling
-// in places; both are accepted.
+// supportsCanceling reports whether a callee takes INTERRUPT (announced
+// as call_canceling, or call_cancelling as the specification also spells
+// it).
 func supportsCanceling(s *session) bool {
-	return s.supports("callee", "call_canceling") || s.supports("callee", "call_cancelling")
+	return s.supports(calleeCallCanceling)
 }
 
 func (d *dealer) call(s *session, m *wamp.Call) {
@@ -279,7 +279,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		fail(wamp.URIInvalidArgument, "timeout must be a non-negative integer of milliseconds")
 		return
 	}
-	if opts.progress && !s.supports("caller", "progressive_call_invocations") {
+	if opts.progress && !s.supports(callerProgressiveCallInvocations) {
 		s.violation("CALL with progress from a caller that did not announce progressive_call_invocations")
 		return
 	}
@@ -322,7 +322,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		fail(wamp.URINoSuchProcedure, "no callee registered procedure "+string(m.Procedure))
 		return
 	}
-	if opts.progress && !(callee.supports("callee", "progressive_call_invocations") && supportsCanceling(callee)) {
+	if opts.progress && !(callee.supports(calleeProgressiveCallInvocations) && supportsCanceling(callee)) {
 		d.mu.Unlock()
 		fail(wamp.URIFeatureNotSupported, "the callee does not support progressive call invocations")
 		return
@@ -333,7 +333,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		// call canceling; Autobahn|JS callees send progressive results
 		// without announcing it, and a callee that cannot be interrupted
 		// is simply never sent INTERRUPT.
-		progress:  opts.receiveProgress && callee.supports("callee", "progressive_call_results"),
+		progress:  opts.receiveProgress && callee.supports(calleeProgressiveCallResults),
 		streaming: opts.progress, timeout: opts.timeout,
 	}
 	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe)

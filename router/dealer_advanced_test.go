@@ -636,3 +636,16 @@ func TestChunksOfAnEndedProgressiveCallAreDropped(t *testing.T) {
 		t.Fatalf("INVOCATION %+v", inv)
 	}
 }
+
+func TestCallCancellingSpellingIsAccepted(t *testing.T) {
+	h := newHarness(t, Config{})
+	callee := h.joinAs("json", "call_cancelling")
+	caller := h.joinAs("json")
+	callee.register("com.example.british")
+	req := caller.call("com.example.british", nil)
+	inv := expect[*wamp.Invocation](callee)
+	caller.send(&wamp.Cancel{Request: req, Options: wamp.Dict{"mode": "killnowait"}})
+	if intr := expect[*wamp.Interrupt](callee); intr.Request != inv.Request {
+		t.Fatalf("INTERRUPT %+v", intr)
+	}
+}

@@ -24,9 +24,9 @@ type session struct {
 	authrole     string
 	authmethod   string
 	authprovider string
-	// features holds the client's announced role features, keyed
-	// "role.feature" (say "callee.call_canceling").
-	features map[string]bool
+	// features holds the client's announced features that the router
+	// acts on.
+	features featureSet
 	joined   time.Time
 
 	// aborted is set by violation: the session ends once the message at
@@ -260,26 +260,51 @@ func (s *session) leave() {
 	s.realm.leave(s)
 }
 
+// feature is a client feature the router acts on, one bit of a session's
+// featureSet: a set costs a word per session where a map of everything a
+// client announces would cost a kilobyte or more.
+type feature uint8
+
+const (
+	calleeCallCanceling feature = iota
+	calleeProgressiveCallResults
+	calleeProgressiveCallInvocations
+	callerProgressiveCallInvocations
+)
+
+// knownFeatures maps "role.feature" to the features the router acts on.
+// The specification spells call canceling both ways.
+var knownFeatures = map[string]feature{
+	"callee.call_canceling":               calleeCallCanceling,
+	"callee.call_cancelling":              calleeCallCanceling,
+	"callee.progressive_call_results":     calleeProgressiveCallResults,
+	"callee.progressive_call_invocations": calleeProgressiveCallInvocations,
+	"caller.progressive_call_invocations": callerProgressiveCallInvocations,
+}
+
+// featureSet holds the features a client announced.
+type featureSet uint64
+
 // announcedFeatures reads HELLO.Details.roles.<role>.features.
-func announcedFeatures(details wamp.Dict) map[string]bool {
-	f := map[string]bool{}
+func announcedFeatures(details wamp.Dict) featureSet {
+	var set featureSet
 	roles, _ := wamp.DictDict(details, "roles")
 	for role, v := range roles {
 		r, _ := v.(wamp.Dict)
 		feats, _ := wamp.DictDict(r, "features")
 		for name, on := range feats {
-			if b, _ := on.(bool); b {
-				f[role+"."+name] = true
+			if f, known := knownFeatures[role+"."+name]; known {
+				if b, _ := on.(bool); b {
+					set |= 1 << f
+				}
 			}
 		}
 	}
-	return f
+	return set
 }
 
-// supports reports whether the client announced feature for role.
-func (s *session) supports(role, feature string) bool {
-	return s.features[role+"."+feature]
-}
+// supports reports whether the client announced f.
+func (s *session) supports(f feature) bool { return s.features&(1<<f) != 0 }
 
 // details describes the session as the session meta API does.
 func (s *session) details() wamp.Dict {
