@@ -66,6 +66,9 @@ func reservedURI(uri wamp.URI) bool {
 // callMeta answers m if it calls a meta procedure, with a RESULT or an
 // ERROR, and reports whether it did; the dealer routes m otherwise.
 func (rl *realm) callMeta(s *session, m *wamp.Call) bool {
+	if !reservedURI(m.Procedure) {
+		return false // most calls: no map lookup
+	}
 	h := metaProcedures[m.Procedure]
 	if h == nil {
 		return false
