@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -52,11 +53,20 @@ func (t *testaments) bucket(scope string) *[]testament {
 	return &t.destroyed
 }
 
-func (t *testaments) add(scope string, ts testament) {
+// maxTestaments bounds each of a session's buckets, so that a client
+// cannot make the router hold an unbounded list for it.
+const maxTestaments = 100
+
+// add stores ts, or reports false if the bucket is full.
+func (t *testaments) add(scope string, ts testament) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.bucket(scope)
+	if len(*b) >= maxTestaments {
+		return false
+	}
 	*b = append(*b, ts)
+	return true
 }
 
 // flush empties one bucket and returns how many testaments it held.
@@ -120,7 +130,9 @@ func metaAddTestament(rl *realm, caller *session, args wamp.List, kwargs wamp.Di
 	if err != nil {
 		return nil, nil, err
 	}
-	caller.testaments.add(scope, ts)
+	if !caller.testaments.add(scope, ts) {
+		return nil, nil, argError(fmt.Sprintf("a session may leave at most %d testaments per scope", maxTestaments))
+	}
 	return nil, nil, nil
 }
 

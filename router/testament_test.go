@@ -197,3 +197,18 @@ func TestTestamentErrors(t *testing.T) {
 	p.leaveCleanly()
 	watcher.quiet()
 }
+
+func TestTestamentsAreBounded(t *testing.T) {
+	h := newHarness(t, Config{})
+	p := h.enter("local")
+	for range maxTestaments {
+		p.addTestament("t", nil, nil, nil)
+	}
+	p.metaFails(wamp.URIInvalidArgument, "wamp.session.add_testament", wamp.List{"t"}, nil)
+	// The other scope has room of its own, and flushing makes room again.
+	p.addTestament("t", nil, nil, wamp.Dict{"scope": "detached"})
+	if n := p.flushTestaments(""); n != maxTestaments {
+		t.Fatalf("flushed %d, want %d", n, maxTestaments)
+	}
+	p.addTestament("t", nil, nil, nil)
+}
