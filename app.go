@@ -1,0 +1,181 @@
+package junction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/wamp"
+)
+
+// Application is a Junction app: HTTP routes, WAMP components (subscriptions
+// and registrations), lifecycle hooks and settings, run by Run. Declare
+// everything before Run; Subscribe, Register, Publish and Call also work
+// while the app runs (from a Ready hook, an HTTP handler...).
+//
+// An Application is an http.Handler too: mounted in another server it
+// serves its routes, and /ws when it embeds the router.
+type Application struct {
+	name   string
+	prefix string
+
+	// HTTP holds the app's HTTP routes, static files and middleware.
+	HTTP *HTTP
+
+	settings Settings
+	cli      cliState
+	hooks    hooks
+	metrics  *appMetrics
+
+	// routerConfig tunes the embedded router (WithRouterConfig).
+	routerConfig router.Config
+	// logger, if set by WithLogger, overrides the one built from the
+	// log settings.
+	logger *slog.Logger
+
+	mu         sync.Mutex
+	components []*component // declared subscriptions and registrations
+	setupErrs  []error      // declarations refused before Start
+	state      appState
+	log        *slog.Logger
+	rt         *router.Router  // embedded router, nil with Connect
+	sess       *client.Session // the app's own WAMP session
+	srv        *http.Server
+	ln         net.Listener
+	stopped    chan struct{} // closed when Shutdown has finished
+	handlers   sync.WaitGroup
+}
+
+type appState int
+
+const (
+	stateNew appState = iota
+	stateStarting
+	stateRunning
+	stateStopping
+	stateStopped
+)
+
+// New returns an application called name, which is also the prefix of
+// its relative URIs (see URI). Options set defaults that the command line,
+// environment and settings file can override.
+func New(name string, opts ...Option) *Application {
+	app := &Application{
+		name:     name,
+		prefix:   name,
+		settings: defaultSettings(),
+		stopped:  make(chan struct{}),
+		metrics:  newAppMetrics(),
+	}
+	app.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	app.HTTP = newHTTP(app)
+	for _, o := range opts {
+		ao, ok := o.(appOption)
+		if !ok {
+			app.setupError(fmt.Errorf("junction: option %s does not apply to New", o.optionName()))
+			continue
+		}
+		ao.applyApp(app)
+	}
+	if app.logger != nil {
+		app.log = app.logger
+	}
+	return app
+}
+
+// Name returns the application's name.
+func (app *Application) Name() string { return app.name }
+
+// Logger returns the application's logger, ready once the app starts.
+func (app *Application) Logger() *slog.Logger {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	return app.log
+}
+
+// Session returns the app's WAMP session, for what the shortcuts do not
+// cover, or nil while the app is not running. With --connect it is the
+// same *client.Session across reconnections.
+func (app *Application) Session() *client.Session {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	return app.sess
+}
+
+// Router returns the embedded router, or nil when the app joins a remote
+// one (--connect) or is not running.
+func (app *Application) Router() *router.Router {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	return app.rt
+}
+
+// URI resolves name as the app's components see it. The rule:
+//
+//   - a name with no dot is relative: "signin" in app "auth" is
+//     "auth.signin";
+//   - a name starting with a dot is relative whatever follows:
+//     ".users.get" is "auth.users.get";
+//   - any other name is absolute: "billing.charge" stays as it is.
+//
+// The prefix is the app's name unless WithPrefix sets another; an empty
+// prefix makes relative names absolute.
+func (app *Application) URI(name string) wamp.URI {
+	rel, isRel := strings.CutPrefix(name, ".")
+	if !isRel && strings.Contains(name, ".") {
+		return wamp.URI(name)
+	}
+	if app.prefix == "" {
+		return wamp.URI(rel)
+	}
+	return wamp.URI(app.prefix + "." + rel)
+}
+
+// ServeHTTP serves the app's HTTP routes, and /ws when the app embeds the
+// router. Handlers find the app with AppFrom(r.Context()).
+func (app *Application) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	app.mu.Lock()
+	rt := app.rt
+	app.mu.Unlock()
+	if rt != nil && r.URL.Path == wsPath {
+		rt.ServeHTTP(w, r)
+		return
+	}
+	app.HTTP.ServeHTTP(w, r.WithContext(withApp(r.Context(), app)))
+}
+
+// wsPath is where the embedded router's WebSocket endpoint is served.
+const wsPath = "/ws"
+
+type appKey struct{}
+
+func withApp(ctx context.Context, app *Application) context.Context {
+	return context.WithValue(ctx, appKey{}, app)
+}
+
+// AppFrom returns the application serving ctx: set for HTTP requests,
+// WAMP handlers and lifecycle hooks. It returns nil elsewhere.
+func AppFrom(ctx context.Context) *Application {
+	app, _ := ctx.Value(appKey{}).(*Application)
+	return app
+}
+
+// setupError records a declaration refused before Start, which Start
+// then reports: a bad handler never goes unnoticed.
+func (app *Application) setupError(err error) {
+	app.mu.Lock()
+	app.setupErrs = append(app.setupErrs, err)
+	app.mu.Unlock()
+}
+
+// ErrNotRunning is returned by Publish and Call when the app has no
+// session: before Run, or after it stopped.
+var ErrNotRunning = errors.New("junction: app is not running")

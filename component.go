@@ -1,0 +1,4 @@
+package junction
+
+// component is a declared subscription or registration.
+type component struct{}
