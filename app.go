@@ -50,8 +50,17 @@ type Application struct {
 	sess       *client.Session // the app's own WAMP session
 	srv        *http.Server
 	ln         net.Listener
-	stopped    chan struct{} // closed when Shutdown has finished
-	handlers   sync.WaitGroup
+	stopped    chan struct{}  // closed when Shutdown has finished
+	handlers   sync.WaitGroup // running WAMP handlers, waited for by Shutdown
+	background sync.WaitGroup // the app's own goroutines
+	connEvents connectionEvents
+	// runCtx carries the app and ends when the app stops: the context of
+	// HTTP requests and of the Ready and connection hooks.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+	// logOutput receives the logs built from the log settings; default
+	// os.Stderr (Main sets its stderr).
+	logOutput io.Writer
 }
 
 type appState int
@@ -169,11 +178,19 @@ func AppFrom(ctx context.Context) *Application {
 }
 
 // setupError records a declaration refused before Start, which Start
-// then reports: a bad handler never goes unnoticed.
+// then reports: a bad handler never goes unnoticed. Once the app has
+// started there is no Start left to fail: the error is logged.
 func (app *Application) setupError(err error) {
 	app.mu.Lock()
-	app.setupErrs = append(app.setupErrs, err)
+	started := app.state >= stateStarting
+	if !started {
+		app.setupErrs = append(app.setupErrs, err)
+	}
+	log := app.log
 	app.mu.Unlock()
+	if started {
+		log.Error("junction: declaration refused", "err", err)
+	}
 }
 
 // ErrNotRunning is returned by Publish and Call when the app has no

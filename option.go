@@ -25,7 +25,7 @@ type appOpt struct {
 	apply func(*Application)
 }
 
-func (o appOpt) optionName() string       { return o.name }
+func (o appOpt) optionName() string        { return o.name }
 func (o appOpt) applyApp(app *Application) { o.apply(app) }
 
 // WithPrefix sets the prefix of the app's relative URIs, the app's name

@@ -1,0 +1,390 @@
+package junction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/wamp"
+)
+
+// Run runs the app's command line (see Main) on os.Args and exits with
+// its code. The first SIGINT or SIGTERM shuts the app down gracefully
+// (exit 0); a second one exits at once (exit 1).
+func (app *Application) Run() {
+	ctx, stop := signalContext()
+	defer stop()
+	os.Exit(mainFunc(app, ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainFunc is Main; it is a variable only while the command line is
+// written, so the package builds.
+var mainFunc = func(app *Application, ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if err := app.serve(ctx); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// signalContext returns a context cancelled by the first SIGINT or
+// SIGTERM; the second one exits the process.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+		<-sig
+		fmt.Fprintln(os.Stderr, "junction: second signal, exiting now")
+		os.Exit(1)
+	}()
+	return ctx, func() { signal.Stop(sig); cancel() }
+}
+
+// serve starts the app, waits for ctx to end, then shuts it down within
+// the ShutdownTimeout setting. It is the run command.
+func (app *Application) serve(ctx context.Context) error {
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), app.settings.ShutdownTimeout)
+	defer cancel()
+	return app.Shutdown(sctx)
+}
+
+// Start starts the app with its current settings, without the command
+// line: the embedded router or the connection to a remote one, the
+// declared components, and HTTP on the Listen address (":0" picks a free
+// port, see Addr). It returns once the app is ready, after the Ready
+// hooks. Run is the usual way in; Start and Shutdown are for tests and
+// for programs that manage the process themselves.
+//
+// With a remote router, Start keeps trying to join it until ctx ends.
+func (app *Application) Start(ctx context.Context) error {
+	app.mu.Lock()
+	if app.state != stateNew {
+		app.mu.Unlock()
+		return errors.New("junction: the app was already started")
+	}
+	if err := errors.Join(app.setupErrs...); err != nil {
+		app.mu.Unlock()
+		return err
+	}
+	app.state = stateStarting
+	log, err := app.newLogger()
+	if err != nil {
+		app.state = stateNew
+		app.mu.Unlock()
+		return err
+	}
+	app.log = log
+	app.mu.Unlock()
+
+	if err := app.start(ctx); err != nil {
+		app.abortStart()
+		return err
+	}
+	app.mu.Lock()
+	app.state = stateRunning
+	app.mu.Unlock()
+	app.Emit(app.runCtx, Ready)
+	return nil
+}
+
+// start does Start's work; on error, abortStart undoes what was done.
+func (app *Application) start(ctx context.Context) error {
+	s := &app.settings
+	app.runCtx, app.cancelRun = context.WithCancel(withApp(context.Background(), app))
+	if err := app.Emit(ctx, Starting); err != nil {
+		return fmt.Errorf("junction: starting: %w", err)
+	}
+	if app.HTTP.tmpl.fsys != nil {
+		// Broken templates stop the start, rather than the first page
+		// that uses them. In debug mode they are read again anyway.
+		if _, err := app.HTTP.tmpl.get(false); err != nil {
+			return fmt.Errorf("junction: templates: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", s.Listen)
+	if err != nil {
+		return fmt.Errorf("junction: listen: %w", err)
+	}
+	ln = &onceCloseListener{Listener: ln}
+	app.mu.Lock()
+	app.ln = ln
+	app.mu.Unlock()
+
+	var sess *client.Session
+	if s.Connect == "" {
+		sess, err = app.embedRouter(ctx)
+	} else {
+		sess, err = app.connect(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	app.mu.Lock()
+	app.sess = sess
+	comps := append([]*component(nil), app.components...)
+	app.mu.Unlock()
+	for _, c := range comps {
+		if err := c.start(ctx, sess); err != nil {
+			return err
+		}
+	}
+
+	srv := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(app.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return app.runCtx },
+	}
+	app.mu.Lock()
+	app.srv = srv
+	app.mu.Unlock()
+	app.background.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			app.log.Error("junction: http server failed", "err", err)
+		}
+	})
+	attrs := []any{"app", app.name, "http", "http://" + ln.Addr().String() + "/", "realm", s.Realm}
+	if s.Connect == "" {
+		attrs = append(attrs, "wamp", "ws://"+ln.Addr().String()+wsPath)
+	} else {
+		attrs = append(attrs, "router", s.Connect)
+	}
+	app.log.Info("junction: app ready", attrs...)
+	return nil
+}
+
+// embedRouter starts the embedded router and joins it in-process.
+func (app *Application) embedRouter(ctx context.Context) (*client.Session, error) {
+	cfg := app.routerConfig
+	cfg.Realms = []string{app.settings.Realm}
+	if cfg.Logger == nil {
+		cfg.Logger = app.log
+	}
+	rt, err := router.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("junction: router: %w", err)
+	}
+	app.mu.Lock()
+	app.rt = rt
+	app.mu.Unlock()
+	peer, err := rt.LocalPeer()
+	if err != nil {
+		return nil, fmt.Errorf("junction: router: %w", err)
+	}
+	sess, err := client.Join(ctx, peer, app.clientConfig())
+	if err != nil {
+		return nil, fmt.Errorf("junction: join the embedded router: %w", err)
+	}
+	return sess, nil
+}
+
+// connect joins the remote router, trying again with backoff until ctx
+// ends; later connection losses are the session's to repair.
+func (app *Application) connect(ctx context.Context) (*client.Session, error) {
+	cfg := app.clientConfig()
+	cfg.Reconnect = &client.ReconnectConfig{MinDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}
+	joined := false
+	cfg.OnConnect = func(*client.Session) {
+		if joined {
+			app.log.Info("junction: connection to the router restored", "router", app.settings.Connect)
+			app.emitAsync(app.runCtx, ConnectionRestored)
+		}
+		joined = true
+	}
+	cfg.OnDisconnect = func(_ *client.Session, cause error) {
+		if app.stopping() {
+			return
+		}
+		app.log.Warn("junction: connection to the router lost; reconnecting", "router", app.settings.Connect, "err", cause)
+		app.emitAsync(app.runCtx, ConnectionLost, cause)
+	}
+	delay := cfg.Reconnect.MinDelay
+	for attempt := 1; ; attempt++ {
+		sess, err := client.Dial(ctx, app.settings.Connect, cfg)
+		if err == nil {
+			return sess, nil
+		}
+		var we *wamp.Error
+		if errors.As(err, &we) {
+			// The router answered and refused: trying again won't help.
+			return nil, fmt.Errorf("junction: join %s: %w", app.settings.Connect, err)
+		}
+		app.log.Warn("junction: cannot reach the router yet", "router", app.settings.Connect, "attempt", attempt, "err", err)
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("junction: join %s: %w (last error: %w)", app.settings.Connect, ctx.Err(), err)
+		case <-t.C:
+		}
+		delay = min(2*delay, cfg.Reconnect.MaxDelay)
+	}
+}
+
+func (app *Application) clientConfig() client.Config {
+	return client.Config{
+		Realm:        wamp.URI(app.settings.Realm),
+		Logger:       app.log,
+		HelloDetails: wamp.Dict{"authid": app.name},
+	}
+}
+
+func (app *Application) stopping() bool {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	return app.state >= stateStopping
+}
+
+// Addr returns the address HTTP listens on, or nil before Start.
+func (app *Application) Addr() net.Addr {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if app.ln == nil {
+		return nil
+	}
+	return app.ln.Addr()
+}
+
+// abortStart closes what a failed Start opened.
+func (app *Application) abortStart() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	app.mu.Lock()
+	app.state = stateStopping
+	app.mu.Unlock()
+	app.closeAll(ctx)
+}
+
+// Shutdown stops the app gracefully: it emits Stopping, stops accepting
+// HTTP connections and waits for in-flight requests and WAMP handlers,
+// closes the app's session with GOODBYE, stops the embedded router
+// (GOODBYE to every session), then emits Stopped. Whatever is still
+// running when ctx ends is abandoned and reported. Calling it again, or
+// before Start, does nothing.
+func (app *Application) Shutdown(ctx context.Context) error {
+	app.mu.Lock()
+	if app.state != stateRunning {
+		app.mu.Unlock()
+		return nil
+	}
+	app.state = stateStopping
+	ln := app.ln
+	app.mu.Unlock()
+	app.log.Info("junction: app stopping")
+	ln.Close() // stop accepting before anything else
+	app.Emit(ctx, Stopping)
+	err := app.closeAll(ctx)
+	app.Emit(ctx, Stopped)
+	app.log.Info("junction: app stopped")
+	return err
+}
+
+// closeAll closes, in order, HTTP (with its in-flight requests), the
+// running handlers, the session, and the embedded router.
+func (app *Application) closeAll(ctx context.Context) error {
+	app.mu.Lock()
+	srv, ln, sess, rt := app.srv, app.ln, app.sess, app.rt
+	app.mu.Unlock()
+	var errs []error
+	if srv != nil {
+		srv.SetKeepAlivesEnabled(false)
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("junction: in-flight HTTP requests: %w", err))
+		}
+	} else if ln != nil {
+		ln.Close()
+	}
+	handlersDone := make(chan struct{})
+	go func() { app.handlers.Wait(); close(handlersDone) }()
+	select {
+	case <-handlersDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("junction: in-flight WAMP handlers: %w", ctx.Err()))
+	}
+	if sess != nil {
+		if err := sess.Close(ctx); err != nil && !errors.Is(err, client.ErrSessionClosed) {
+			errs = append(errs, fmt.Errorf("junction: closing the session: %w", err))
+		}
+	}
+	if rt != nil {
+		if err := rt.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("junction: stopping the router: %w", err))
+		}
+	}
+	if app.cancelRun != nil {
+		app.cancelRun()
+	}
+	app.mu.Lock()
+	app.state = stateStopped
+	app.mu.Unlock()
+	close(app.stopped)
+	err := errors.Join(errs...)
+	if err != nil {
+		app.log.Error("junction: shutdown was not clean", "err", err)
+	}
+	return err
+}
+
+// onceCloseListener lets Shutdown close the listener first, before the
+// Stopping hooks, and http.Server.Shutdown close it again harmlessly.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
+}
+
+// Done is closed once the app has stopped.
+func (app *Application) Done() <-chan struct{} { return app.stopped }
+
+// newLogger builds the app's logger from the log settings, unless
+// WithLogger gave one. app.mu is held.
+func (app *Application) newLogger() (*slog.Logger, error) {
+	if app.logger != nil {
+		return app.logger, nil
+	}
+	s := &app.settings
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return nil, fmt.Errorf("junction: bad log level %q: want debug, info, warn or error", s.LogLevel)
+	}
+	var w io.Writer = os.Stderr
+	if app.logOutput != nil {
+		w = app.logOutput
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch s.LogFormat {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)).With("app", app.name), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)).With("app", app.name), nil
+	}
+	return nil, fmt.Errorf("junction: bad log format %q: want text or json", s.LogFormat)
+}

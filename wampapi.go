@@ -1,0 +1,197 @@
+package junction
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/wamp"
+)
+
+// Kwargs are keyword arguments: given among the arguments of Publish or
+// Call, they are sent as the message's kwargs rather than as a
+// positional argument.
+type Kwargs map[string]any
+
+// Error returns a WAMP error with an application URI and arguments: a
+// handler returning it makes the caller's Call fail with it, so
+// errors.Is(err, junction.Error(uri)) matches on the other side.
+func Error(uri string, args ...any) error {
+	e := &wamp.Error{URI: wamp.URI(uri)}
+	for _, a := range args {
+		v, err := toWire(a)
+		if err != nil {
+			v = fmt.Sprint(a)
+		}
+		e.Args = append(e.Args, v)
+	}
+	return e
+}
+
+// callOption is an Option of Call; publishOption one of Publish.
+type callOption interface {
+	Option
+	applyCall(*client.CallOptions)
+}
+
+type publishOption interface {
+	Option
+	applyPublish(*client.PublishOptions)
+}
+
+type requestOpt struct {
+	name    string
+	call    func(*client.CallOptions)
+	publish func(*client.PublishOptions)
+}
+
+func (o requestOpt) optionName() string { return o.name }
+
+func (o requestOpt) applyCall(c *client.CallOptions) { o.call(c) }
+
+func (o requestOpt) applyPublish(p *client.PublishOptions) { o.publish(p) }
+
+// Timeout bounds a call; the router cancels it at the callee and the
+// call fails with wamp.error.timeout. Option of Call, given among its
+// arguments.
+func Timeout(d time.Duration) Option {
+	return callOpt{"Timeout", func(c *client.CallOptions) { c.Timeout = d }}
+}
+
+// Progress asks for progressive results, each handed to f before Call
+// returns the final result. Option of Call.
+func Progress(f func(*client.Result)) Option {
+	return callOpt{"Progress", func(c *client.CallOptions) { c.Progress = f }}
+}
+
+// DiscloseMe asks the router to tell the callee or the subscribers who
+// calls or publishes. Option of Call and Publish.
+func DiscloseMe() Option {
+	return requestOpt{"DiscloseMe",
+		func(c *client.CallOptions) { c.DiscloseMe = true },
+		func(p *client.PublishOptions) { p.DiscloseMe = true }}
+}
+
+// Acknowledge makes Publish wait for the router's acknowledgement, so
+// that a refused publication is an error. Option of Publish.
+func Acknowledge() Option {
+	return publishOpt{"Acknowledge", func(p *client.PublishOptions) { p.Acknowledge = true }}
+}
+
+// IncludeMe delivers the event to the app's own subscriptions too (by
+// default a publisher does not receive its own events). Option of
+// Publish.
+func IncludeMe() Option {
+	return publishOpt{"IncludeMe", func(p *client.PublishOptions) { p.ExcludeMe = new(false) }}
+}
+
+// Retain asks the broker to keep the event for subscribers that arrive
+// later with GetRetained. Option of Publish.
+func Retain() Option {
+	return publishOpt{"Retain", func(p *client.PublishOptions) { p.Retain = true }}
+}
+
+type callOpt struct {
+	name  string
+	apply func(*client.CallOptions)
+}
+
+func (o callOpt) optionName() string              { return o.name }
+func (o callOpt) applyCall(c *client.CallOptions) { o.apply(c) }
+
+type publishOpt struct {
+	name  string
+	apply func(*client.PublishOptions)
+}
+
+func (o publishOpt) optionName() string                    { return o.name }
+func (o publishOpt) applyPublish(p *client.PublishOptions) { o.apply(p) }
+
+// request splits a Publish or Call's variadic arguments into positional
+// arguments, keyword arguments and options.
+func request(args []any) (wamp.List, wamp.Dict, []Option, error) {
+	var list wamp.List
+	var kwargs wamp.Dict
+	var opts []Option
+	for i, a := range args {
+		switch x := a.(type) {
+		case Option:
+			opts = append(opts, x)
+		case Kwargs:
+			if kwargs == nil {
+				kwargs = make(wamp.Dict, len(x))
+			}
+			for k, v := range x {
+				w, err := toWire(v)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("kwarg %q: %w", k, err)
+				}
+				kwargs[k] = w
+			}
+		default:
+			w, err := toWire(a)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("argument %d: %w", i, err)
+			}
+			list = append(list, w)
+		}
+	}
+	return list, kwargs, opts, nil
+}
+
+// Publish publishes an event to topic (a relative or absolute name, see
+// URI) with args: positional arguments, Kwargs, and options (DiscloseMe,
+// Acknowledge, IncludeMe, Retain). Structs and other typed values travel
+// in their JSON form. Without Acknowledge it returns once the event is
+// handed to the router.
+func (app *Application) Publish(ctx context.Context, topic string, args ...any) error {
+	uri := app.URI(topic)
+	list, kwargs, opts, err := request(args)
+	if err != nil {
+		return fmt.Errorf("junction: publish %s: %w", uri, err)
+	}
+	var po client.PublishOptions
+	for _, o := range opts {
+		p, ok := o.(publishOption)
+		if !ok {
+			return fmt.Errorf("junction: publish %s: option %s does not apply to Publish", uri, o.optionName())
+		}
+		p.applyPublish(&po)
+	}
+	sess := app.Session()
+	if sess == nil {
+		return ErrNotRunning
+	}
+	if _, err := sess.Publish(ctx, uri, list, kwargs, &po); err != nil {
+		return fmt.Errorf("junction: publish %s: %w", uri, err)
+	}
+	return nil
+}
+
+// Call calls procedure (a relative or absolute name, see URI) with args:
+// positional arguments, Kwargs, and options (Timeout, Progress,
+// DiscloseMe). A WAMP error from the callee or the router is returned as
+// a *wamp.Error, which errors.Is matches against Error(uri) and the
+// wamp.Err* values; an HTTP handler returning it answers with the
+// matching status.
+func (app *Application) Call(ctx context.Context, procedure string, args ...any) (*client.Result, error) {
+	uri := app.URI(procedure)
+	list, kwargs, opts, err := request(args)
+	if err != nil {
+		return nil, fmt.Errorf("junction: call %s: %w", uri, err)
+	}
+	var co client.CallOptions
+	for _, o := range opts {
+		c, ok := o.(callOption)
+		if !ok {
+			return nil, fmt.Errorf("junction: call %s: option %s does not apply to Call", uri, o.optionName())
+		}
+		c.applyCall(&co)
+	}
+	sess := app.Session()
+	if sess == nil {
+		return nil, ErrNotRunning
+	}
+	return sess.Call(ctx, uri, list, kwargs, &co)
+}
