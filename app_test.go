@@ -313,3 +313,33 @@ func TestBadDeclarationsAreReportedByStart(t *testing.T) {
 		t.Error("a refused Start left a listener")
 	}
 }
+
+func TestMainRunsTheAppUntilItsContextEnds(t *testing.T) {
+	app := New("shop")
+	app.HTTP.Get("/ping", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "pong") })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- app.Main(ctx, []string{"run", "--listen", "127.0.0.1:0", "--log-format", "json"}, io.Discard, stderr)
+	}()
+	waitFor(t, func() bool { return app.Addr() != nil && strings.Contains(stderr.String(), `"msg":"junction: app ready"`) })
+	resp, err := http.Get("http://" + app.Addr().String() + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "pong" {
+		t.Fatalf("GET /ping = %q", body)
+	}
+	cancel() // what the first SIGINT or SIGTERM does in Run
+	if c := <-code; c != 0 {
+		t.Fatalf("exit code %d, logs:\n%s", c, stderr)
+	}
+	out := stderr.String()
+	if !strings.Contains(out, `"msg":"junction: app stopped"`) || strings.Contains(out, `"level":"ERROR"`) {
+		t.Fatalf("logs of a clean stop:\n%s", out)
+	}
+}

@@ -26,17 +26,7 @@ import (
 func (app *Application) Run() {
 	ctx, stop := signalContext()
 	defer stop()
-	os.Exit(mainFunc(app, ctx, os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// mainFunc is Main; it is a variable only while the command line is
-// written, so the package builds.
-var mainFunc = func(app *Application, ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if err := app.serve(ctx); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
+	os.Exit(app.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // signalContext returns a context cancelled by the first SIGINT or
@@ -162,11 +152,13 @@ func (app *Application) start(ctx context.Context) error {
 	app.srv = srv
 	app.mu.Unlock()
 	app.background.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Shutdown closes the listener itself first: Serve then ends
+		// with net.ErrClosed rather than http.ErrServerClosed.
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			app.log.Error("junction: http server failed", "err", err)
 		}
 	})
-	attrs := []any{"app", app.name, "http", "http://" + ln.Addr().String() + "/", "realm", s.Realm}
+	attrs := []any{"http", "http://" + ln.Addr().String() + "/", "realm", s.Realm}
 	if s.Connect == "" {
 		attrs = append(attrs, "wamp", "ws://"+ln.Addr().String()+wsPath)
 	} else {

@@ -1,0 +1,100 @@
+package junction_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/junction-run/junction"
+)
+
+// An app's own settings come, like the built-in ones, from flags,
+// environment variables and the settings file; --help lists them all.
+func ExampleApplication_AddSettings() {
+	app := junction.New("shop")
+
+	settings := struct {
+		MaxItems int           `help:"most items in a cart"`
+		Currency string        `env:"CURRENCY" help:"prices' currency"`
+		Poll     time.Duration `help:"how often to poll the suppliers"`
+		DB       struct {
+			Host string `help:"database host"`
+		}
+	}{MaxItems: 10, Currency: "EUR", Poll: time.Minute}
+	app.AddSettings(&settings)
+	app.Flags().Bool("dry-run", false, "change nothing") // the standard library's flags work too
+
+	app.Main(context.Background(), []string{"--help"}, os.Stdout, os.Stderr)
+	// Output:
+	// Usage:
+	//   shop [run] [flags]    run the app (the default command)
+	//   shop help [command]   show this help, or a command's
+	//
+	// Settings:
+	//   --config file
+	//         settings file, YAML or JSON, whose keys are the flags' names
+	//         (env SHOP_CONFIG)
+	//   --listen string
+	//         HTTP address; the embedded router serves WAMP at /ws on it
+	//         (default 127.0.0.1:8080, env SHOP_LISTEN)
+	//   --connect string
+	//         URL of a remote router to join instead of embedding one (ws://host:port/ws)
+	//         (env SHOP_CONNECT)
+	//   --realm string
+	//         WAMP realm to serve (embedded router) or join
+	//         (default realm1, env SHOP_REALM)
+	//   --debug
+	//         verbose logs, template reloading, slow handler watchdog
+	//         (env SHOP_DEBUG)
+	//   --data-dir string
+	//         directory for the app's state
+	//         (default data, env SHOP_DATA_DIR)
+	//   --log-format string
+	//         log format: text or json
+	//         (default text, env SHOP_LOG_FORMAT)
+	//   --log-level string
+	//         log level: debug, info, warn or error
+	//         (default info, env SHOP_LOG_LEVEL)
+	//   --shutdown-timeout duration
+	//         how long shutdown waits for in-flight requests and calls
+	//         (default 10s, env SHOP_SHUTDOWN_TIMEOUT)
+	//   --slow-handler duration
+	//         debug mode: report handlers running longer than this
+	//         (default 100ms, env SHOP_SLOW_HANDLER)
+	//
+	// Settings of shop:
+	//   --max-items int
+	//         most items in a cart
+	//         (default 10, env SHOP_MAX_ITEMS)
+	//   --currency string
+	//         prices' currency
+	//         (default EUR, env CURRENCY)
+	//   --poll duration
+	//         how often to poll the suppliers
+	//         (default 1m0s, env SHOP_POLL)
+	//   --db-host string
+	//         database host
+	//         (env SHOP_DB_HOST)
+	//   --dry-run
+	//         change nothing
+	//         (env SHOP_DRY_RUN)
+	//
+	// Each setting comes from its flag, else its environment variable, else
+	// the settings file (--config, YAML or JSON), else its default.
+}
+
+// A mistake on the command line, in the environment or in the settings
+// file stops the app before it starts, with exit code 2.
+func ExampleApplication_Main() {
+	app := junction.New("shop")
+	settings := struct{ MaxItems int }{MaxItems: 10}
+	app.AddSettings(&settings)
+
+	code := app.Main(context.Background(), []string{"--max-items=lots"}, os.Stdout, os.Stdout)
+	fmt.Println("exit code", code)
+	// Output:
+	// shop: invalid value "lots" for --max-items: want an integer
+	// run 'shop --help' for usage
+	// exit code 2
+}
