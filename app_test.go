@@ -324,7 +324,9 @@ func TestMainRunsTheAppUntilItsContextEnds(t *testing.T) {
 	go func() {
 		code <- app.Main(ctx, []string{"run", "--listen", "127.0.0.1:0", "--log-format", "json"}, io.Discard, stderr)
 	}()
-	waitFor(t, func() bool { return app.Addr() != nil && strings.Contains(stderr.String(), `"msg":"junction: app ready"`) })
+	waitFor(t, func() bool {
+		return app.Addr() != nil && strings.Contains(stderr.String(), `"msg":"junction: app ready"`)
+	})
 	resp, err := http.Get("http://" + app.Addr().String() + "/ping")
 	if err != nil {
 		t.Fatal(err)
