@@ -10,28 +10,28 @@ import "time"
 type Settings struct {
 	// Listen is the HTTP address; the embedded router's WebSocket
 	// endpoint is /ws on it. Default 127.0.0.1:8080.
-	Listen string `flag:"listen" help:"HTTP address; the embedded router serves WAMP at /ws on it"`
+	Listen string `flag:"listen" json:"listen" yaml:"listen" help:"HTTP address; the embedded router serves WAMP at /ws on it"`
 	// Connect, if set, is the URL of a remote router to join (ws://,
 	// wss://, tcp://, unix:) instead of embedding one. Default: embed.
-	Connect string `flag:"connect" help:"URL of a remote router to join instead of embedding one (ws://host:port/ws)"`
+	Connect string `flag:"connect" json:"connect" yaml:"connect" help:"URL of a remote router to join instead of embedding one (ws://host:port/ws)"`
 	// Realm is the WAMP realm. Default realm1.
-	Realm string `flag:"realm" help:"WAMP realm to serve (embedded router) or join"`
+	Realm string `flag:"realm" json:"realm" yaml:"realm" help:"WAMP realm to serve (embedded router) or join"`
 	// Debug turns on verbose logs, template reloading and the slow
 	// handler watchdog.
-	Debug bool `flag:"debug" help:"verbose logs, template reloading, slow handler watchdog"`
+	Debug bool `flag:"debug" json:"debug" yaml:"debug" help:"verbose logs, template reloading, slow handler watchdog"`
 	// DataDir is where the app keeps its state. Default ./data.
-	DataDir string `flag:"data-dir" help:"directory for the app's state"`
+	DataDir string `flag:"data-dir" json:"data-dir" yaml:"data-dir" help:"directory for the app's state"`
 	// LogFormat is text or json. Default text.
-	LogFormat string `flag:"log-format" help:"log format: text or json"`
+	LogFormat string `flag:"log-format" json:"log-format" yaml:"log-format" help:"log format: text or json"`
 	// LogLevel is debug, info, warn or error. Default info (debug with
 	// Debug).
-	LogLevel string `flag:"log-level" help:"log level: debug, info, warn or error"`
+	LogLevel string `flag:"log-level" json:"log-level" yaml:"log-level" help:"log level: debug, info, warn or error"`
 	// ShutdownTimeout bounds how long a graceful shutdown waits for
 	// in-flight HTTP requests and WAMP calls. Default 10s.
-	ShutdownTimeout time.Duration `flag:"shutdown-timeout" help:"how long shutdown waits for in-flight requests and calls"`
+	ShutdownTimeout time.Duration `flag:"shutdown-timeout" json:"shutdown-timeout" yaml:"shutdown-timeout" help:"how long shutdown waits for in-flight requests and calls"`
 	// SlowHandler is the watchdog threshold in debug mode: a handler
 	// running longer is reported with its stack. Default 100ms.
-	SlowHandler time.Duration `flag:"slow-handler" help:"debug mode: report handlers running longer than this"`
+	SlowHandler time.Duration `flag:"slow-handler" json:"slow-handler" yaml:"slow-handler" help:"debug mode: report handlers running longer than this"`
 }
 
 func defaultSettings() Settings {
