@@ -16,6 +16,13 @@ type Config struct {
 	// Realms are the realms served from the start. Default: "realm1".
 	// Every session of these realms is anonymous with every permission.
 	Realms []string `json:"realms" yaml:"realms"`
+	// RealmConfigs are realms with authentication and authorization
+	// (see RealmConfig). A realm is either in Realms or here, not both;
+	// with RealmConfigs set and Realms empty, no open realm1 is added.
+	RealmConfigs []RealmConfig `json:"realm_configs,omitempty" yaml:"realm_configs,omitempty"`
+	// Limits bound sessions, subscriptions, registrations and message
+	// rates; see Limits for the defaults.
+	Limits Limits `json:"limits" yaml:"limits"`
 	// StrictURIs makes the router refuse URIs that break the
 	// specification's strict rules ([0-9a-z_] components). Default: the
 	// loose rules.
@@ -78,7 +85,7 @@ func (h EventHistory) validate(strict bool) error {
 }
 
 func (c Config) withDefaults() Config {
-	if len(c.Realms) == 0 {
+	if len(c.Realms) == 0 && len(c.RealmConfigs) == 0 {
 		c.Realms = []string{"realm1"}
 	}
 	if c.GoodbyeTimeout <= 0 {
@@ -103,6 +110,22 @@ func (c Config) validate() error {
 			return fmt.Errorf("%w: %q listed twice", ErrRealmExists, r)
 		}
 		seen[r] = true
+	}
+	for i := range c.RealmConfigs {
+		rc := &c.RealmConfigs[i]
+		if !wamp.URI(rc.Name).Valid(c.StrictURIs) {
+			return fmt.Errorf("%w: realm_configs[%d]: %q", ErrInvalidRealm, i, rc.Name)
+		}
+		if seen[rc.Name] {
+			return fmt.Errorf("%w: %q listed twice", ErrRealmExists, rc.Name)
+		}
+		seen[rc.Name] = true
+		if err := rc.validateAuth(); err != nil {
+			return fmt.Errorf("router: realm %q: %w", rc.Name, err)
+		}
+		if err := rc.validateRoles(c.StrictURIs); err != nil {
+			return fmt.Errorf("router: realm %q: %w", rc.Name, err)
+		}
 	}
 	for i, h := range c.EventHistory {
 		if err := h.validate(c.StrictURIs); err != nil {

@@ -11,6 +11,9 @@ import (
 type realm struct {
 	name   wamp.URI
 	router *Router
+	// cfg is the realm's authentication and authorization, nil for an
+	// open realm (anonymous, every permission).
+	cfg    *RealmConfig
 	broker *broker
 	dealer *dealer
 
@@ -18,8 +21,8 @@ type realm struct {
 	sessions map[wamp.ID]*session
 }
 
-func newRealm(r *Router, name wamp.URI) *realm {
-	rl := &realm{name: name, router: r, sessions: make(map[wamp.ID]*session)}
+func newRealm(r *Router, name wamp.URI, cfg *RealmConfig) *realm {
+	rl := &realm{name: name, router: r, cfg: cfg, sessions: make(map[wamp.ID]*session)}
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
 	return rl

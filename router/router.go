@@ -60,6 +60,9 @@ func New(cfg Config) (*Router, error) {
 			return nil, err
 		}
 	}
+	for i := range r.cfg.RealmConfigs {
+		r.addRealmConfig(&r.cfg.RealmConfigs[i])
+	}
 	return r, nil
 }
 
@@ -81,8 +84,16 @@ func (r *Router) AddRealm(name string) error {
 	if _, ok := r.realms[wamp.URI(name)]; ok {
 		return fmt.Errorf("%w: %q", ErrRealmExists, name)
 	}
-	r.realms[wamp.URI(name)] = newRealm(r, wamp.URI(name))
+	r.realms[wamp.URI(name)] = newRealm(r, wamp.URI(name), nil)
 	return nil
+}
+
+// addRealmConfig serves a realm with authentication and authorization.
+// The config was validated by New.
+func (r *Router) addRealmConfig(rc *RealmConfig) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.realms[wamp.URI(rc.Name)] = newRealm(r, wamp.URI(rc.Name), rc)
 }
 
 // Realms returns the names of the realms served.
@@ -105,6 +116,16 @@ func (r *Router) realm(name wamp.URI) *realm {
 // ServeHTTP upgrades the request to a WebSocket and serves a WAMP session
 // on it until it ends. Mount it where clients connect, usually /ws.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.serveHTTP(w, req, nil)
+}
+
+// Handler returns the WebSocket endpoint for listener l: its sessions are
+// subject to l's policies (authentication methods...).
+func (r *Router) Handler(l Listener) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serveHTTP(w, req, &l) })
+}
+
+func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request, l *Listener) {
 	if !r.admit() {
 		http.Error(w, "router: stopped", http.StatusServiceUnavailable)
 		return
@@ -120,19 +141,25 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// rather than held for the life of the session.
 	go func() {
 		defer r.wg.Done()
-		r.serve(peer)
+		r.serve(peer, l)
 	}()
 }
 
 // Attach serves a session on peer and returns when it has ended. It is
 // how other transports hand connections to the router.
-func (r *Router) Attach(peer transport.Peer) {
+func (r *Router) Attach(peer transport.Peer) { r.attach(peer, nil) }
+
+// AttachFrom is Attach for a connection accepted by listener l, whose
+// policies apply to the session.
+func (r *Router) AttachFrom(peer transport.Peer, l Listener) { r.attach(peer, &l) }
+
+func (r *Router) attach(peer transport.Peer, l *Listener) {
 	if !r.admit() {
 		peer.Close()
 		return
 	}
 	defer r.wg.Done()
-	r.serve(peer)
+	r.serve(peer, l)
 }
 
 // LocalPeer returns the client end of an in-process connection whose
@@ -145,7 +172,7 @@ func (r *Router) LocalPeer() (transport.Peer, error) {
 	client, server := transport.Pipe(r.cfg.Transport)
 	go func() {
 		defer r.wg.Done()
-		r.serve(server)
+		r.serve(server, nil)
 	}()
 	return client, nil
 }

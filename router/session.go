@@ -43,11 +43,11 @@ type session struct {
 
 // serve runs the whole life of a session on peer: the HELLO handshake,
 // then routing until GOODBYE, ABORT or the connection ends.
-func (r *Router) serve(peer transport.Peer) {
+func (r *Router) serve(peer transport.Peer, l *Listener) {
 	defer peer.Close()
 	r.trackPeer(peer, true)
 	defer r.trackPeer(peer, false)
-	s, ok := r.handshake(peer)
+	s, ok := r.handshake(peer, l)
 	if !ok {
 		return
 	}
@@ -108,7 +108,9 @@ func isRequest(t wamp.Type) bool {
 }
 
 // handshake reads HELLO and answers WELCOME or ABORT.
-func (r *Router) handshake(peer transport.Peer) (*session, bool) {
+// l is the listener the connection came from, nil for one with no
+// policies of its own (in-process, or served with ServeHTTP or Attach).
+func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 	m, err := peer.Read()
 	if err != nil {
 		if errors.Is(err, wamp.ErrMalformed) {
