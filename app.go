@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/router"
@@ -51,6 +52,7 @@ type Application struct {
 	srv        *http.Server
 	ln         net.Listener
 	stopped    chan struct{}  // closed when Shutdown has finished
+	connected  atomic.Bool    // joined to the router right now
 	handlers   sync.WaitGroup // running WAMP handlers, waited for by Shutdown
 	background sync.WaitGroup // the app's own goroutines
 	connEvents connectionEvents
@@ -196,3 +198,8 @@ func (app *Application) setupError(err error) {
 // ErrNotRunning is returned by Publish and Call when the app has no
 // session: before Run, or after it stopped.
 var ErrNotRunning = errors.New("junction: app is not running")
+
+// ErrNotConnected is returned by Publish and Call while an app joined to
+// a remote router has lost it (it reconnects on its own). It matches
+// client.ErrConnectionLost, which HTTP handlers answer with 503.
+var ErrNotConnected = fmt.Errorf("junction: not connected to the router: %w", client.ErrConnectionLost)

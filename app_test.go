@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -343,5 +344,34 @@ func TestMainRunsTheAppUntilItsContextEnds(t *testing.T) {
 	out := stderr.String()
 	if !strings.Contains(out, `"msg":"junction: app stopped"`) || strings.Contains(out, `"level":"ERROR"`) {
 		t.Fatalf("logs of a clean stop:\n%s", out)
+	}
+}
+
+func TestArgAndKwargDecodeResults(t *testing.T) {
+	v := &client.Values{
+		Args:   wamp.List{wamp.Dict{"name": "ann", "age": int64(30)}, 3.0, nil},
+		Kwargs: wamp.Dict{"tags": wamp.List{"a", "b"}},
+	}
+	u, err := Arg[user](v, 0)
+	if err != nil || u.Name != "ann" || u.Age != 30 {
+		t.Fatalf("Arg[user] = %+v, %v", u, err)
+	}
+	if n, err := Arg[int](v, 1); err != nil || n != 3 {
+		t.Fatalf("Arg[int] = %v, %v", n, err)
+	}
+	if x, err := Arg[any](v, 2); err != nil || x != nil {
+		t.Fatalf("Arg[any] of null = %v, %v", x, err)
+	}
+	if tags, err := Kwarg[[]string](v, "tags"); err != nil || len(tags) != 2 || tags[1] != "b" {
+		t.Fatalf("Kwarg[[]string] = %v, %v", tags, err)
+	}
+	if _, err := Arg[string](v, 1); !errors.Is(err, wamp.ErrInvalidArgument) || !strings.Contains(err.Error(), "argument 1: want string, got number 3") {
+		t.Fatalf("Arg[string] of a number: %v", err)
+	}
+	if _, err := Arg[int](v, 5); !strings.Contains(fmt.Sprint(err), "argument 5: missing (3 given)") {
+		t.Fatalf("Arg out of range: %v", err)
+	}
+	if _, err := Kwarg[int](v, "nope"); !strings.Contains(fmt.Sprint(err), `kwarg "nope": missing`) {
+		t.Fatalf("missing Kwarg: %v", err)
 	}
 }

@@ -17,7 +17,7 @@ import (
 
 // requestIDHeader carries a request's ID, in the request and the
 // response.
-const requestIDHeader = "X-Request-ID"
+const requestIDHeader = "X-Request-Id" // canonical form: no re-canonicalizing per request
 
 type requestIDKey struct{}
 

@@ -203,7 +203,7 @@ func TestHTTPCORS(t *testing.T) {
 	r = httpFetch(t, srv, "POST", "/api/x", "", "Origin: https://a.example")
 	r.check(t, 200, "POST /api/x")
 	if r.header.Get("Access-Control-Allow-Origin") != "https://a.example" ||
-		r.header.Get("Access-Control-Expose-Headers") != "X-Request-ID" || r.header.Get("Vary") != "Origin" {
+		r.header.Get("Access-Control-Expose-Headers") != "X-Request-Id" || r.header.Get("Vary") != "Origin" {
 		t.Errorf("request: %v", r.header)
 	}
 	r = httpFetch(t, srv, "POST", "/api/x", "", "Origin: https://evil.example")

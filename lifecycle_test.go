@@ -438,3 +438,29 @@ func TestDeclarationsRefusedWhileRunningAreLogged(t *testing.T) {
 		t.Fatalf("a bad route declared while running was not logged:\n%s", logs)
 	}
 }
+
+func TestCallsFailFastWhileTheRouterIsGone(t *testing.T) {
+	hub, _ := newTestApp(t, "hub")
+	ctx := testCtx(t)
+	if err := hub.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := newTestApp(t, "svc", WithSettings(func(s *Settings) { s.Connect = wsURL(hub) }))
+	startApp(t, svc)
+	if !svc.Connected() {
+		t.Fatal("not Connected after Start")
+	}
+	hub.Shutdown(ctx)
+	waitFor(t, func() bool { return !svc.Connected() })
+	start := time.Now()
+	_, err := svc.Call(ctx, "anything")
+	if !errors.Is(err, ErrNotConnected) || !errors.Is(err, client.ErrConnectionLost) {
+		t.Fatalf("Call while disconnected = %v", err)
+	}
+	if err := svc.Publish(ctx, "news", 1); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Publish while disconnected = %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("failing took %v: it waited for a reconnection", d)
+	}
+}

@@ -190,6 +190,7 @@ func (app *Application) embedRouter(ctx context.Context) (*client.Session, error
 	if err != nil {
 		return nil, fmt.Errorf("junction: join the embedded router: %w", err)
 	}
+	app.connected.Store(true)
 	return sess, nil
 }
 
@@ -200,6 +201,7 @@ func (app *Application) connect(ctx context.Context) (*client.Session, error) {
 	cfg.Reconnect = &client.ReconnectConfig{MinDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}
 	joined := false
 	cfg.OnConnect = func(*client.Session) {
+		app.connected.Store(true)
 		if joined {
 			app.log.Info("junction: connection to the router restored", "router", app.settings.Connect)
 			app.emitAsync(app.runCtx, ConnectionRestored)
@@ -207,6 +209,7 @@ func (app *Application) connect(ctx context.Context) (*client.Session, error) {
 		joined = true
 	}
 	cfg.OnDisconnect = func(_ *client.Session, cause error) {
+		app.connected.Store(false)
 		if app.stopping() {
 			return
 		}
@@ -217,6 +220,8 @@ func (app *Application) connect(ctx context.Context) (*client.Session, error) {
 	for attempt := 1; ; attempt++ {
 		sess, err := client.Dial(ctx, app.settings.Connect, cfg)
 		if err == nil {
+			// OnConnect runs on the session's own goroutine, maybe later.
+			app.connected.Store(true)
 			return sess, nil
 		}
 		var we *wamp.Error
@@ -249,6 +254,12 @@ func (app *Application) stopping() bool {
 	defer app.mu.Unlock()
 	return app.state >= stateStopping
 }
+
+// Connected reports whether the app is joined to its router right now:
+// while an app started with --connect has lost its router, Publish and
+// Call fail at once with ErrNotConnected rather than wait for the
+// reconnection.
+func (app *Application) Connected() bool { return app.connected.Load() }
 
 // Addr returns the address HTTP listens on, or nil before Start.
 func (app *Application) Addr() net.Addr {

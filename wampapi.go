@@ -3,6 +3,7 @@ package junction
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/junction-run/junction/client"
@@ -159,9 +160,9 @@ func (app *Application) Publish(ctx context.Context, topic string, args ...any) 
 		}
 		p.applyPublish(&po)
 	}
-	sess := app.Session()
-	if sess == nil {
-		return ErrNotRunning
+	sess, err := app.joined()
+	if err != nil {
+		return fmt.Errorf("junction: publish %s: %w", uri, err)
 	}
 	if _, err := sess.Publish(ctx, uri, list, kwargs, &po); err != nil {
 		return fmt.Errorf("junction: publish %s: %w", uri, err)
@@ -189,9 +190,54 @@ func (app *Application) Call(ctx context.Context, procedure string, args ...any)
 		}
 		c.applyCall(&co)
 	}
-	sess := app.Session()
-	if sess == nil {
-		return nil, ErrNotRunning
+	sess, err := app.joined()
+	if err != nil {
+		return nil, fmt.Errorf("junction: call %s: %w", uri, err)
 	}
 	return sess.Call(ctx, uri, list, kwargs, &co)
+}
+
+// joined returns the app's session if it is connected.
+func (app *Application) joined() (*client.Session, error) {
+	sess := app.Session()
+	switch {
+	case sess == nil:
+		return nil, ErrNotRunning
+	case !app.connected.Load():
+		return nil, ErrNotConnected
+	}
+	return sess, nil
+}
+
+// Arg decodes positional argument i of a result, event or invocation
+// into a T, the way typed handlers decode theirs: numbers to any numeric
+// type that holds them, structs, maps and slices through their JSON form.
+//
+//	user, err := junction.Arg[User](&res.Values, 0)
+func Arg[T any](v *client.Values, i int) (T, error) {
+	var zero T
+	if i < 0 || i >= len(v.Args) {
+		return zero, wamp.NewError(wamp.URIInvalidArgument, fmt.Sprintf("argument %d: missing (%d given)", i, len(v.Args)))
+	}
+	return decodeAs[T](v.Args[i], fmt.Sprintf("argument %d", i))
+}
+
+// Kwarg decodes keyword argument key into a T, as Arg does.
+func Kwarg[T any](v *client.Values, key string) (T, error) {
+	var zero T
+	x, ok := v.Kwargs[key]
+	if !ok {
+		return zero, wamp.NewError(wamp.URIInvalidArgument, fmt.Sprintf("kwarg %q: missing", key))
+	}
+	return decodeAs[T](x, fmt.Sprintf("kwarg %q", key))
+}
+
+func decodeAs[T any](a any, what string) (T, error) {
+	var zero T
+	x, err := decodeArg(a, reflect.TypeFor[T]())
+	if err != nil {
+		return zero, wamp.NewError(wamp.URIInvalidArgument, fmt.Sprintf("%s: %v", what, err))
+	}
+	v, _ := x.Interface().(T) // a nil interface stays T's zero value
+	return v, nil
 }

@@ -15,11 +15,9 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/junction-run/junction"
-	"github.com/junction-run/junction/wamp"
 )
 
 // errInvalidCredentials is the error URI authsvc fails a signin with.
@@ -38,18 +36,7 @@ func main() {
 		s.Listen = "127.0.0.1:8000"
 	}))
 
-	// connected follows the connection to the router, so that a request
-	// made while it is down gets a 503 at once rather than waiting for
-	// the reconnection.
-	var connected atomic.Bool
-	setConnected := func(v bool) junction.Hook {
-		return func(context.Context, ...any) error { connected.Store(v); return nil }
-	}
-	app.On(junction.Ready, setConnected(true))
-	app.On(junction.ConnectionRestored, setConnected(true))
-	app.On(junction.ConnectionLost, setConnected(false))
-
-	app.HTTP.Post("/api/auth/", signin(app, &connected))
+	app.HTTP.Post("/api/auth/", signin(app))
 
 	public, err := fs.Sub(files, "public")
 	if err != nil {
@@ -61,14 +48,11 @@ func main() {
 
 // signin is POST /api/auth/: it signs the user in with auth.signin,
 // announces it on auth.signedin and answers {"token": ...}.
-func signin(app *junction.Application, connected *atomic.Bool) http.HandlerFunc {
+func signin(app *junction.Application) http.HandlerFunc {
 	return junction.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		username, password, err := credentials(r)
 		if err != nil {
 			return err
-		}
-		if !connected.Load() {
-			return routerDown(nil)
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 		defer cancel()
@@ -76,26 +60,33 @@ func signin(app *junction.Application, connected *atomic.Bool) http.HandlerFunc 
 		switch {
 		case errors.Is(err, junction.Error(errInvalidCredentials)):
 			return junction.NewHTTPError(http.StatusUnauthorized, "invalid username or password")
-		case err != nil && !connected.Load():
+		case errors.Is(err, junction.ErrNotConnected):
+			// The app lost its router and is reconnecting: say so at
+			// once rather than wait for it.
 			return routerDown(err)
 		case err != nil:
 			// The rest as WriteError maps it: no auth service on the
 			// router 503, timeout 504...
 			return err
 		}
-		user, _ := res.Arg(0).(wamp.Dict)
-		id, okID := wamp.AsInt64(user["id"])
-		token, okToken := user["token"].(string)
-		if !okID || !okToken {
+		user, err := junction.Arg[signedIn](&res.Values, 0)
+		if err != nil || user.Token == "" {
 			return &junction.HTTPError{Status: http.StatusBadGateway, Message: "the auth service answered something unexpected",
-				Err: fmt.Errorf("auth.signin returned %d arguments: want a user with an id and a token", len(res.Args))}
+				Err: fmt.Errorf("auth.signin: want a user with an id and a token: %v", err)}
 		}
 		// The signin stands even if the announcement fails: log it only.
-		if err := app.Publish(r.Context(), "auth.signedin", id); err != nil {
-			app.Logger().Warn("announce signin", "user", id, "err", err)
+		if err := app.Publish(r.Context(), "auth.signedin", user.ID); err != nil {
+			app.Logger().Warn("announce signin", "user", user.ID, "err", err)
 		}
-		return junction.JSON(w, http.StatusOK, junction.M{"token": token})
+		return junction.JSON(w, http.StatusOK, junction.M{"token": user.Token})
 	})
+}
+
+// signedIn is what auth.signin answers, of which the web app uses two
+// fields.
+type signedIn struct {
+	ID    int64  `json:"id"`
+	Token string `json:"token"`
 }
 
 // routerDown answers the requests that come while the app has lost its
