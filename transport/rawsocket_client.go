@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,14 +21,18 @@ import (
 // within cfg.WriteTimeout. Errors from the handshake wrap ErrHandshake,
 // and ErrNoSubprotocol when no serializer was accepted.
 func DialRawSocket(ctx context.Context, network, address string, cfg Config) (Peer, error) {
-	cfg = cfg.withDefaults()
+	return dialRawSockets(ctx, network, address, cfg.withDefaults(), nil)
+}
+
+// dialRawSockets is DialRawSocket, over TLS if tc is not nil.
+func dialRawSockets(ctx context.Context, network, address string, cfg Config, tc *tls.Config) (Peer, error) {
 	var refused error
 	for _, c := range cfg.Serializers {
 		id := rsSerializerID(c)
 		if id == 0 {
 			continue
 		}
-		p, err := dialRawSocket(ctx, network, address, id, cfg)
+		p, err := dialRawSocket(ctx, network, address, id, cfg, tc)
 		if err == nil || !errors.Is(err, ErrNoSubprotocol) {
 			return p, err
 		}
@@ -39,12 +44,18 @@ func DialRawSocket(ctx context.Context, network, address string, cfg Config) (Pe
 	return nil, refused
 }
 
-// dialRawSocket connects and asks for serializer id.
-func dialRawSocket(ctx context.Context, network, address string, id byte, cfg Config) (Peer, error) {
+// dialRawSocket connects, over TLS if tc is not nil, and asks for
+// serializer id.
+func dialRawSocket(ctx context.Context, network, address string, id byte, cfg Config, tc *tls.Config) (Peer, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s %s: %w", network, address, err)
+	}
+	if tc != nil {
+		if conn, err = startTLS(ctx, conn, tc, cfg.WriteTimeout); err != nil {
+			return nil, fmt.Errorf("transport: dial %s %s: TLS handshake: %w", network, address, err)
+		}
 	}
 	deadline := time.Now().Add(cfg.WriteTimeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {

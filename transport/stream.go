@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -54,6 +55,12 @@ func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Co
 	s.br.timeout = cfg.ReadTimeout
 	s.codec = c
 	s.cfg = cfg
+	if tc, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		// Both ends see a completed handshake here: a server's HTTP
+		// request or RawSocket handshake, a client's dial, came first.
+		cs := tc.ConnectionState()
+		info.TLS = &cs
+	}
 	s.info = info
 	s.fr = fr
 	s.ping = ping

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"sync"
 	"time"
@@ -37,6 +38,10 @@ type Info struct {
 	Transport  string // "websocket", "rawsocket" or "local"
 	Serializer string // codec name, "" for in-process peers
 	RemoteAddr string
+	// TLS is the state of the connection's TLS layer once its handshake
+	// is done, nil for a connection without TLS. Authentication reads it
+	// for channel binding (tls-unique, tls-exporter).
+	TLS *tls.ConnectionState
 }
 
 // Shared is a message sent to many peers. Its encodings are made on first
@@ -96,6 +101,11 @@ type Config struct {
 	Serializers []codec.Codec `json:"-" yaml:"-"`
 	// Logger receives transport errors. Default slog.Default().
 	Logger *slog.Logger `json:"-" yaml:"-"`
+	// TLS configures the client side of wss://, rss:// and tcps://
+	// connections (root CAs, client certificates...). Its ServerName
+	// defaults to the URL's host. Default nil: the system's roots.
+	// Servers configure TLS on their listener instead.
+	TLS *tls.Config `json:"-" yaml:"-"`
 }
 
 // Defaults.

@@ -14,7 +14,7 @@ func dialWebSocket(ctx context.Context, url string, cfg Config) (Peer, error) {
 	for _, c := range cfg.Serializers {
 		protos = append(protos, c.Subprotocol())
 	}
-	d := ws.Dialer{Protocols: protos}
+	d := ws.Dialer{Protocols: protos, TLSConfig: cfg.TLS}
 	conn, br, hs, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s: %w", url, err)
