@@ -37,6 +37,17 @@
 // (SubscribeOptions.Match, Event.Topic); event retention
 // (PublishOptions.Retain, SubscribeOptions.GetRetained, Event.Retained).
 //
+// # Authentication
+//
+// Config.Auth lists the authentication methods the client offers, in its
+// order of preference, and Config.AuthID the user it authenticates as:
+// TicketAuth (WAMP-Ticket), WAMPCRAAuth (WAMP-CRA, salted secrets
+// included) and CryptosignAuth (WAMP-Cryptosign, Ed25519, with TLS
+// channel binding through Cryptosign.ChannelBinding). Any other method is
+// an Authenticator of one's own. Each connection, reconnections included,
+// authenticates again; a refusal ends Dial or Join with the router's
+// ABORT as a *wamp.Error (errors.Is(err, wamp.ErrAuthenticationFailed)).
+//
 // A router's ERROR comes back as a *wamp.Error: errors.Is(err,
 // wamp.ErrTimeout) tells a call that timed out, whichever side enforced
 // the timeout, and errors.Is(err, wamp.ErrCanceled) one canceled at the

@@ -19,8 +19,8 @@ var (
 	// were used up; it wraps the last attempt's error.
 	ErrReconnectFailed = errors.New("client: reconnect failed")
 	// ErrProtocol is returned when the router sends something the
-	// protocol does not allow at that point (a CHALLENGE, a reply of the
-	// wrong type).
+	// protocol does not allow at that point (a CHALLENGE for a method
+	// not offered, a reply of the wrong type).
 	ErrProtocol = errors.New("client: protocol violation")
 	// ErrInvalidConfig is returned by Join and Dial for a bad Config.
 	ErrInvalidConfig = errors.New("client: invalid config")

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -19,8 +20,17 @@ type Config struct {
 	Transport transport.Config `json:"transport" yaml:"transport"`
 	// Logger receives the session's logs. Default slog.Default().
 	Logger *slog.Logger `json:"-" yaml:"-"`
-	// HelloDetails is merged into the HELLO details (authid, authmethods
-	// and so on); its keys win over the defaults ("roles", "agent").
+	// AuthID is the authentication ID (the user name) sent in HELLO.
+	// Default "": none, which anonymous and cryptosign allow.
+	AuthID string `json:"authid" yaml:"authid"`
+	// Auth lists the authentication methods the client offers, in its
+	// order of preference (HELLO.Details.authmethods); the router picks
+	// one and the session answers its CHALLENGE with that Authenticator.
+	// Each reconnection authenticates again. Default nil: no
+	// authmethods are sent, which a router takes as anonymous.
+	Auth []Authenticator `json:"-" yaml:"-"`
+	// HelloDetails is merged into the HELLO details; its keys win over
+	// the defaults ("roles", "agent") and those of AuthID and Auth.
 	HelloDetails wamp.Dict `json:"hello_details" yaml:"hello_details"`
 	// Reconnect, if not nil, makes a session opened by Dial reconnect
 	// after losing its connection. Join ignores it. Default nil: the
@@ -86,6 +96,14 @@ func (c Config) validate() error {
 	if c.Reconnect != nil && c.Reconnect.MaxAttempts < 0 {
 		return fmt.Errorf("%w: negative Reconnect.MaxAttempts", ErrInvalidConfig)
 	}
+	for i, a := range c.Auth {
+		if a == nil || a.Method() == "" {
+			return fmt.Errorf("%w: Auth[%d] is nil or has no method", ErrInvalidConfig, i)
+		}
+		if cs, ok := a.(*Cryptosign); ok && len(cs.Key) != ed25519.PrivateKeySize {
+			return fmt.Errorf("%w: Auth[%d]: cryptosign key is not an Ed25519 private key", ErrInvalidConfig, i)
+		}
+	}
 	return nil
 }
 
@@ -119,6 +137,7 @@ func (c Config) helloDetails() wamp.Dict {
 		roles[role] = wamp.Dict{"features": f}
 	}
 	d := wamp.Dict{"roles": roles, "agent": "junction-client"}
+	c.authDetails(d)
 	maps.Copy(d, c.HelloDetails)
 	return d
 }

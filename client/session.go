@@ -141,39 +141,79 @@ func newSession(cfg Config, dial dialFunc) *Session {
 	return s
 }
 
-// handshake sends HELLO and reads the router's answer. It closes peer on
+// handshake sends HELLO, answers the router's CHALLENGEs with the
+// configured Authenticators and returns its WELCOME. It closes peer on
 // failure.
 func handshake(ctx context.Context, peer transport.Peer, cfg Config) (*wamp.Welcome, error) {
 	if err := peer.Send(&wamp.Hello{Realm: cfg.Realm, Details: cfg.helloDetails()}); err != nil {
 		peer.Close()
 		return nil, fmt.Errorf("client: send HELLO: %w", err)
 	}
+	for {
+		m, err := readWithin(ctx, peer)
+		if err != nil {
+			peer.Close()
+			return nil, fmt.Errorf("client: join %s: %w", cfg.Realm, err)
+		}
+		switch m := m.(type) {
+		case *wamp.Welcome:
+			return m, nil
+		case *wamp.Abort:
+			peer.Close()
+			return nil, &wamp.Error{URI: m.Reason, Kwargs: m.Details}
+		case *wamp.Challenge:
+			if err := answer(ctx, peer, cfg, m); err != nil {
+				// The router is told why, as Autobahn tells it.
+				peer.Send(&wamp.Abort{Details: wamp.Dict{"message": err.Error()}, Reason: uriCannotAuthenticate})
+				peer.Close()
+				return nil, err
+			}
+		default:
+			peer.Close()
+			return nil, fmt.Errorf("%w: router answered HELLO with %s", ErrProtocol, m.Type())
+		}
+	}
+}
+
+// uriCannotAuthenticate is the reason of the ABORT a client sends when it
+// cannot answer a CHALLENGE; the specification names none, this is
+// Autobahn's.
+const uriCannotAuthenticate wamp.URI = "wamp.error.cannot_authenticate"
+
+// answer answers a CHALLENGE with the Authenticator of its method.
+func answer(ctx context.Context, peer transport.Peer, cfg Config, c *wamp.Challenge) error {
+	a := cfg.authenticator(c.AuthMethod)
+	if a == nil {
+		return fmt.Errorf("%w: CHALLENGE for %q, a method the client did not offer", ErrProtocol, c.AuthMethod)
+	}
+	sig, extra, err := a.Authenticate(ctx, &Challenge{Method: c.AuthMethod, Extra: c.Extra, TLS: peer.Info().TLS})
+	if err != nil {
+		return fmt.Errorf("client: authenticate with %s: %w", c.AuthMethod, err)
+	}
+	if extra == nil {
+		extra = wamp.Dict{}
+	}
+	if err := peer.Send(&wamp.Authenticate{Signature: sig, Extra: extra}); err != nil {
+		return fmt.Errorf("client: send AUTHENTICATE: %w", err)
+	}
+	return nil
+}
+
+// readWithin reads peer's next message, giving up (and closing peer) when
+// ctx ends. No read is left running when it returns.
+func readWithin(ctx context.Context, peer transport.Peer) (wamp.Message, error) {
 	ch := make(chan reply, 1)
 	go func() {
 		m, err := peer.Read()
 		ch <- reply{m, err}
 	}()
-	var r reply
 	select {
-	case r = <-ch:
+	case r := <-ch:
+		return r.msg, r.err
 	case <-ctx.Done():
 		peer.Close()
 		<-ch
-		return nil, fmt.Errorf("client: join %s: %w", cfg.Realm, ctx.Err())
-	}
-	if r.err != nil {
-		peer.Close()
-		return nil, fmt.Errorf("client: join %s: %w", cfg.Realm, r.err)
-	}
-	switch m := r.msg.(type) {
-	case *wamp.Welcome:
-		return m, nil
-	case *wamp.Abort:
-		peer.Close()
-		return nil, &wamp.Error{URI: m.Reason, Kwargs: m.Details}
-	default:
-		peer.Close()
-		return nil, fmt.Errorf("%w: router answered HELLO with %s", ErrProtocol, m.Type())
+		return nil, ctx.Err()
 	}
 }
 

@@ -69,6 +69,12 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 			return
 		}
 	}
+	if az := b.realm.authz; az != nil && !az.subscribe(s, m, match) {
+		return
+	}
+	if !b.allowSubscribe(s, m, match) {
+		return
+	}
 	b.mu.Lock()
 	sub := b.subs.lookup(m.Topic, match)
 	created := sub == nil
@@ -171,6 +177,9 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	p, err := newPublication(s, m.Topic, m.Options, m.Payload)
 	if err != nil {
 		s.send(requestError(m.Request, wamp.TypePublish, wamp.URIInvalidArgument, err.Error()))
+		return
+	}
+	if az := b.realm.authz; az != nil && !az.publish(s, m, &p) {
 		return
 	}
 	pubID := b.route(&p)

@@ -88,6 +88,7 @@ func (c Config) withDefaults() Config {
 	if len(c.Realms) == 0 && len(c.RealmConfigs) == 0 {
 		c.Realms = []string{"realm1"}
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.GoodbyeTimeout <= 0 {
 		c.GoodbyeTimeout = 3 * time.Second
 	}
@@ -126,6 +127,9 @@ func (c Config) validate() error {
 		if err := rc.validateRoles(c.StrictURIs); err != nil {
 			return fmt.Errorf("router: realm %q: %w", rc.Name, err)
 		}
+	}
+	if err := c.Limits.validate(); err != nil {
+		return err
 	}
 	for i, h := range c.EventHistory {
 		if err := h.validate(c.StrictURIs); err != nil {

@@ -129,7 +129,8 @@ type Limits struct {
 	MaxSubscriptionsPerSession int `json:"max_subscriptions_per_session,omitempty" yaml:"max_subscriptions_per_session,omitempty"`
 	MaxRegistrationsPerSession int `json:"max_registrations_per_session,omitempty" yaml:"max_registrations_per_session,omitempty"`
 	// MessageRate bounds the messages a session sends per second, with
-	// bursts of MessageBurst. Default 0: no limit.
+	// bursts of MessageBurst (default: one second's worth, at least 1).
+	// Default 0: no limit. See limits.go for what each limit answers.
 	MessageRate  float64 `json:"message_rate,omitempty" yaml:"message_rate,omitempty"`
 	MessageBurst int     `json:"message_burst,omitempty" yaml:"message_burst,omitempty"`
 	// HelloTimeout is how long a new connection may take to send HELLO

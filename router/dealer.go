@@ -67,6 +67,9 @@ type invocation struct {
 	// timeout bounds the wait for the first result and between results.
 	timeout time.Duration
 	timer   *time.Timer
+	// internal receives the answer of a call the router makes itself
+	// (see internal_call.go); caller is then nil.
+	internal chan wamp.Message
 }
 
 type sessionCalls struct {
@@ -139,7 +142,13 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 		fail(wamp.URIInvalidURI, "procedures under wamp. are the router's own")
 		return
 	}
+	if az := d.realm.authz; az != nil && !az.register(s, m, match) {
+		return
+	}
 	disclose, _ := wamp.DictBool(m.Options, "disclose_caller")
+	if !d.allowRegister(s, m) {
+		return
+	}
 
 	d.mu.Lock()
 	reg := d.regs.lookup(m.Procedure, match)
@@ -264,6 +273,11 @@ func supportsCanceling(s *session) bool {
 }
 
 func (d *dealer) call(s *session, m *wamp.Call) {
+	// Meta procedures are authorized like any other.
+	var forceDisclose bool
+	if az := d.realm.authz; az != nil && !az.call(s, m, &forceDisclose) {
+		return
+	}
 	if d.realm.callMeta(s, m) {
 		return
 	}
@@ -336,7 +350,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		progress:  opts.receiveProgress && callee.supports(calleeProgressiveCallResults),
 		streaming: opts.progress, timeout: opts.timeout,
 	}
-	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe)
+	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe || forceDisclose)
 	d.pending[inv.id] = inv
 	d.calls(s).calling[m.Request] = inv
 	d.calls(callee).serving[inv.id] = inv
@@ -450,7 +464,7 @@ func (d *dealer) yield(s *session, m *wamp.Yield) {
 		// YIELD: nothing waits for it.
 		return
 	}
-	inv.caller.send(&wamp.Result{Request: inv.callRequest, Payload: m.Payload})
+	inv.reply(&wamp.Result{Request: inv.callRequest, Payload: m.Payload})
 }
 
 func (d *dealer) calleeError(s *session, m *wamp.ErrorMessage) {
@@ -458,7 +472,7 @@ func (d *dealer) calleeError(s *session, m *wamp.ErrorMessage) {
 	if inv == nil {
 		return
 	}
-	inv.caller.send(&wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: inv.callRequest,
+	inv.reply(&wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: inv.callRequest,
 		Details: m.Details, Error: m.Error, Payload: m.Payload})
 }
 
@@ -553,7 +567,7 @@ func (d *dealer) removeSession(s *session) {
 	d.mu.Unlock()
 	for _, inv := range orphaned {
 		if inv.caller != s {
-			inv.caller.send(requestError(inv.callRequest, wamp.TypeCall, wamp.URICanceled,
+			inv.reply(requestError(inv.callRequest, wamp.TypeCall, wamp.URICanceled,
 				"the callee left before answering"))
 		}
 	}

@@ -26,6 +26,14 @@
 // get_retained) and event history for the topics Config.EventHistory
 // names, read with wamp.subscription.get_events.
 //
+// Config.Limits bound what sessions may use (limits.go): a HELLO over the
+// session limits gets ABORT junction.error.too_many_sessions, a SUBSCRIBE
+// or REGISTER over the per-session limits an ERROR, and a session sending
+// faster than its message rate (a token bucket checked by its reading
+// goroutine, one int64 of state) is ended with ABORT
+// junction.error.rate_limit_exceeded. Each hit is logged and counted; no
+// other session notices.
+//
 // Meta events (wamp.session.on_join, wamp.registration.on_create...) are
 // published through the broker like any event, always with no broker or
 // dealer lock held.

@@ -15,4 +15,8 @@ var (
 	// ErrInvalidEventHistory is returned by New for a Config.EventHistory
 	// rule with a bad topic, match policy, realm or limit.
 	ErrInvalidEventHistory = errors.New("router: invalid event history rule")
+	// ErrInvalidLimits is returned by New for a Config.Limits that cannot
+	// be enforced: a message rate that is not a number or out of range,
+	// or a negative burst.
+	ErrInvalidLimits = errors.New("router: invalid limits")
 )

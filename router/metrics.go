@@ -15,6 +15,10 @@ type metrics struct {
 	protocolViolations prometheus.Counter
 	eventsDelivered    prometheus.Counter
 	retainedTopics     prometheus.Gauge
+	limitsExceeded     *prometheus.CounterVec
+	// authorizationDenied counts the actions refused to sessions of
+	// configured realms, by action.
+	authorizationDenied *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,11 +36,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	received := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "junction_router_messages_received_total", Help: "WAMP messages received, by type."}, []string{"type"})
+	m.limitsExceeded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "junction_router_limits_exceeded_total", Help: "Sessions, subscriptions, registrations or messages refused by a limit, by limit."},
+		[]string{"limit"})
+	for _, l := range limitNames {
+		m.limitsExceeded.WithLabelValues(l)
+	}
+	m.authorizationDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "junction_router_authorization_denied_total", Help: "Actions refused by authorization, by action."},
+		[]string{"action"})
 	for t := range 256 {
 		if wamp.Type(t).Known() {
 			m.received[t] = received.WithLabelValues(wamp.Type(t).String())
 		}
 	}
-	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, m.retainedTopics, received)
+	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
+		m.authorizationDenied)
 	return m
 }

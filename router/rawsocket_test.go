@@ -23,7 +23,9 @@ import (
 // Unix socket, and over WebSocket; it returns the URLs by transport.
 func rawSocketRouter(tb testing.TB, cfg Config) (*Router, map[string]string) {
 	tb.Helper()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	r, err := New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -16,15 +16,24 @@ type realm struct {
 	cfg    *RealmConfig
 	broker *broker
 	dealer *dealer
+	// authz enforces cfg's roles; nil for an open realm, which is how
+	// the broker and dealer tell that nothing needs authorizing.
+	authz *authorizer
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
+	// tracked counts the realm's sessions for Limits.MaxSessionsPerRealm,
+	// from the router's track to its untrack; guarded by Router.mu.
+	tracked int
 }
 
 func newRealm(r *Router, name wamp.URI, cfg *RealmConfig) *realm {
 	rl := &realm{name: name, router: r, cfg: cfg, sessions: make(map[wamp.ID]*session)}
 	rl.broker = newBroker(rl)
 	rl.dealer = newDealer(rl)
+	if cfg != nil {
+		rl.authz = newAuthorizer(rl, cfg)
+	}
 	return rl
 }
 
@@ -49,6 +58,9 @@ func (rl *realm) remove(s *session) bool {
 func (rl *realm) leave(s *session) {
 	if rl.remove(s) {
 		rl.metaEvent("wamp.session.on_leave", s.id, s.authid, s.authrole)
+	}
+	if rl.authz != nil {
+		rl.authz.forget(s)
 	}
 }
 
@@ -90,7 +102,7 @@ func (rl *realm) entryEvent(kind, event string, s *session, e *entry) {
 
 // welcomeDetails announces exactly the roles and features implemented.
 func welcomeDetails(s *session) wamp.Dict {
-	return wamp.Dict{
+	d := wamp.Dict{
 		"realm":        string(s.realm.name),
 		"authid":       s.authid,
 		"authrole":     s.authrole,
@@ -101,6 +113,10 @@ func welcomeDetails(s *session) wamp.Dict {
 			"dealer": wamp.Dict{"features": features(dealerFeatures)},
 		},
 	}
+	if s.authextra != nil {
+		d["authextra"] = s.authextra
+	}
+	return d
 }
 
 // brokerFeatures and dealerFeatures are the features announced in

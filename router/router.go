@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,6 +26,12 @@ type Router struct {
 	// ids is the router-scope sequence: subscription, registration and
 	// invocation IDs.
 	ids wamp.Sequence
+	// auth is the authentication state: throttling, derived keys.
+	auth authState
+	// rate is Limits.MessageRate, measured on a monotonic clock that
+	// starts at epoch.
+	rate  messageRate
+	epoch time.Time
 
 	mu       sync.Mutex
 	realms   map[wamp.URI]*realm
@@ -48,6 +55,8 @@ func New(cfg Config) (*Router, error) {
 		sessions: make(map[*session]struct{}),
 		peers:    make(map[transport.Peer]struct{}),
 		stopped:  make(chan struct{}),
+		rate:     newMessageRate(cfg.Limits),
+		epoch:    time.Now(),
 	}
 	reg := cfg.Registerer
 	if reg == nil {
@@ -237,24 +246,36 @@ func (r *Router) Stop(ctx context.Context) error {
 // Stopped is closed when Stop has finished.
 func (r *Router) Stopped() <-chan struct{} { return r.stopped }
 
-// track adds a joining session, or reports false if the router is
-// stopping: Stop must see every session it has to say GOODBYE to.
-func (r *Router) track(s *session) bool {
+// track adds a joining session, or returns the ABORT that refuses it: the
+// router is stopping (Stop must see every session it has to say GOODBYE
+// to), or it holds as many sessions as Config.Limits allows.
+func (r *Router) track(s *session) *wamp.Abort {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.stopping {
-		return false
+		r.mu.Unlock()
+		return abort(wamp.URICloseSystemShutdown, "router is stopping")
+	}
+	if a, limit := r.sessionLimit(s); a != nil {
+		r.mu.Unlock()
+		r.limitExceeded(limit, "realm", s.realm.name, "authid", s.authid, "remote", s.peer.Info().RemoteAddr,
+			"sessions", r.cfg.Limits.MaxSessions, "sessions_per_realm", r.cfg.Limits.MaxSessionsPerRealm)
+		return a
 	}
 	r.sessions[s] = struct{}{}
+	s.realm.tracked++
+	r.mu.Unlock()
 	r.metrics.sessions.Inc()
-	return true
+	return nil
 }
 
 func (r *Router) untrack(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.sessions, s)
-	r.metrics.sessions.Dec()
+	if _, ok := r.sessions[s]; ok {
+		delete(r.sessions, s)
+		s.realm.tracked--
+		r.metrics.sessions.Dec()
+	}
 }
 
 // trackPeer records a connection being served, so that Stop can close it

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +23,8 @@ type session struct {
 	authrole     string
 	authmethod   string
 	authprovider string
+	// authextra is WELCOME.Details.authextra, nil for none.
+	authextra wamp.Dict
 	// features holds the client's announced features that the router
 	// acts on.
 	features featureSet
@@ -32,6 +33,9 @@ type session struct {
 	// aborted is set by violation: the session ends once the message at
 	// fault is handled. Only the session's reading goroutine uses it.
 	aborted bool
+	// rateTAT is the message rate limiter's state (limits.go), used by
+	// the reading goroutine only.
+	rateTAT int64
 
 	// goodbyeSent is set once the router has said GOODBYE, so that the
 	// client's GOODBYE is taken as the answer.
@@ -69,6 +73,9 @@ func (s *session) loop() {
 			return
 		}
 		s.router.metrics.received[m.Type()].Inc()
+		if !s.withinRate() {
+			return
+		}
 		if !s.route(m) {
 			return
 		}
@@ -90,6 +97,9 @@ func (s *session) readFailed(err error) bool {
 		return true
 	case errors.Is(err, wamp.ErrMalformed):
 		s.violation(err.Error())
+	case errors.Is(err, transport.ErrMessageTooBig):
+		s.router.limitExceeded(limitMaxMessageSize, "session", s.id, "realm", s.realm.name, "authid", s.authid,
+			"remote", s.peer.Info().RemoteAddr, "err", err)
 	case errors.Is(err, io.EOF), errors.Is(err, transport.ErrClosed):
 		s.router.log.Debug("router: session ended", "session", s.id, "realm", s.realm.name, "err", err)
 	default:
@@ -107,10 +117,13 @@ func isRequest(t wamp.Type) bool {
 	return false
 }
 
-// handshake reads HELLO and answers WELCOME or ABORT.
+// handshake reads HELLO, authenticates the client (auth.go) and answers
+// WELCOME or ABORT, all within the HELLO timeout.
 // l is the listener the connection came from, nil for one with no
 // policies of its own (in-process, or served with ServeHTTP or Attach).
 func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
+	deadline := r.startHelloDeadline(peer)
+	defer deadline.stop()
 	m, err := peer.Read()
 	if err != nil {
 		if errors.Is(err, wamp.ErrMalformed) {
@@ -136,15 +149,13 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 		peer.Send(abort(wamp.URINoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm)))
 		return nil, false
 	}
-	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r,
-		authrole: "anonymous", authmethod: "anonymous", authprovider: "static",
-		features: announcedFeatures(hello.Details), joined: time.Now()}
-	s.authid = strconv.FormatUint(uint64(s.id), 10)
-	if id, ok := wamp.DictString(hello.Details, "authid"); ok && id != "" {
-		s.authid = id
+	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r, features: announcedFeatures(hello.Details)}
+	if !r.authenticate(s, hello, l) || !deadline.stop() {
+		return nil, false
 	}
-	if !r.track(s) {
-		peer.Send(abort(wamp.URICloseSystemShutdown, "router is stopping"))
+	s.joined = time.Now()
+	if a := r.track(s); a != nil {
+		peer.Send(a)
 		return nil, false
 	}
 	// The realm lists the session before its WELCOME goes out, so that
@@ -157,8 +168,8 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 		return nil, false
 	}
 	rl.metaEvent("wamp.session.on_join", s.details())
-	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "remote", peer.Info().RemoteAddr,
-		"serializer", peer.Info().Serializer)
+	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "authid", s.authid, "authrole", s.authrole,
+		"authmethod", s.authmethod, "remote", peer.Info().RemoteAddr, "serializer", peer.Info().Serializer)
 	return s, true
 }
 

@@ -102,6 +102,12 @@ func metaAddTestament(rl *realm, caller *session, args wamp.List, kwargs wamp.Di
 	if !topic.Valid(rl.router.cfg.StrictURIs) || reservedURI(topic) {
 		return nil, nil, wamp.NewError(wamp.URIInvalidURI, "topic must be a valid URI outside wamp.*")
 	}
+	// The router publishes for the session: it must be allowed to.
+	if az := rl.authz; az != nil {
+		if err := az.authorizeTestament(caller, topic); err != nil {
+			return nil, nil, err
+		}
+	}
 	var ts testament
 	ts.topic = topic
 	var ok bool
