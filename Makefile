@@ -20,13 +20,15 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-# Each fuzzer (decoders, RawSocket handshake and framing) for FUZZTIME (go test -fuzz takes one target at a time).
+# Each fuzzer (decoders, RawSocket handshake and framing, the router's
+# configuration file) for FUZZTIME (go test -fuzz takes one target at a time).
 fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzDecodeMsgPack$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzDecodeCBOR$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketHandshake$$' -fuzztime $(FUZZTIME) ./transport/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketFraming$$' -fuzztime $(FUZZTIME) ./transport/
+	$(GO) test -run XXX -fuzz '^FuzzNodeConfig$$' -fuzztime $(FUZZTIME) ./internal/cli/
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./...

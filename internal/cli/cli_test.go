@@ -34,7 +34,8 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"router", "--log-level", "loud"}, 2, `bad --log-level "loud"`},
 		{[]string{"router", "--realm", "bad realm"}, 2, `invalid realm name: "bad realm"`},
 		{[]string{"router", "extra"}, 2, "unexpected arguments: extra"},
-		{[]string{"router", "--listen", "256.0.0.1:99999"}, 1, "listen:"},
+		{[]string{"router", "--listen", "256.0.0.1:99999"}, 2, `bad --listen: "256.0.0.1:99999": port "99999" is not a number from 0 to 65535`},
+		{[]string{"router", "--listen", "256.0.0.1:80"}, 1, "listen websocket 256.0.0.1:80 (--listen):"},
 	} {
 		var out bytes.Buffer
 		code := Main(tc.args, &out, &out)

@@ -25,6 +25,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	f.parsed(fs)
 	wait := notifySignals()
 	s, err := startServer(&f, stderr)
 	if err != nil {

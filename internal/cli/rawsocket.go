@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -28,36 +27,6 @@ func rawSocketAddr(v string) (network, address string, err error) {
 		return "", "", usageError{fmt.Errorf("bad --rawsocket %q: want HOST:PORT or unix:PATH", v)}
 	}
 	return "tcp", v, nil
-}
-
-// listenRawSockets opens a listener per --rawsocket value, or none if one
-// fails.
-func listenRawSockets(values []string) ([]net.Listener, error) {
-	var ls []net.Listener
-	fail := func(err error) ([]net.Listener, error) {
-		for _, l := range ls {
-			l.Close()
-		}
-		return nil, err
-	}
-	for _, v := range values {
-		network, address, err := rawSocketAddr(v)
-		if err != nil {
-			return fail(err)
-		}
-		if network == "unix" {
-			if err := removeStaleSocket(address); err != nil {
-				return fail(fmt.Errorf("listen rawsocket: %w", err))
-			}
-		}
-		// A Unix socket's file is removed when its listener closes.
-		l, err := net.Listen(network, address)
-		if err != nil {
-			return fail(fmt.Errorf("listen rawsocket: %w", err))
-		}
-		ls = append(ls, l)
-	}
-	return ls, nil
 }
 
 // removeStaleSocket removes the socket file a router that did not stop
@@ -82,16 +51,4 @@ func removeStaleSocket(path string) error {
 		return fmt.Errorf("remove stale socket: %w", err)
 	}
 	return nil
-}
-
-// rawSocketURL is the URL clients dial for a RawSocket listener's
-// address: tcp://HOST:PORT, unix:///ABSOLUTE/PATH or unix:RELATIVE/PATH.
-func rawSocketURL(a net.Addr) string {
-	if a.Network() != "unix" {
-		return "tcp://" + a.String()
-	}
-	if filepath.IsAbs(a.String()) {
-		return "unix://" + a.String()
-	}
-	return "unix:" + a.String()
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -22,13 +21,17 @@ import (
 	"github.com/junction-run/junction/transport"
 )
 
-// server is a router behind an HTTP listener (/ws, /healthz, /metrics)
-// and any RawSocket listeners.
+// server is a router behind its listeners: WebSocket ones (HTTP servers
+// for the WAMP path, /healthz and /metrics) and RawSocket ones.
 type server struct {
 	router *router.Router
-	http   *http.Server
-	ln     net.Listener
 	log    *slog.Logger
+	// ln is the first WebSocket listener, nil if there is none.
+	ln        net.Listener
+	listeners []openListener
+	https     []*http.Server
+	// certs are the TLS listeners' certificates, reloaded on SIGHUP.
+	certs []*certStore
 
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
@@ -37,6 +40,7 @@ type server struct {
 }
 
 type routerFlags struct {
+	config     string
 	listen     string
 	rawsockets multiFlag
 	realms     multiFlag
@@ -44,96 +48,130 @@ type routerFlags struct {
 	maxMessage int
 	queue      int
 	logs       logFlags
+	// set holds the flags given on the command line, which override the
+	// configuration file.
+	set map[string]bool
 }
 
 func (f *routerFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on")
+	fs.StringVar(&f.config, "config", "", "read listeners, realms, roles, limits... from this YAML or JSON file (see the README); flags given as well override it")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on; with --config, replaces the address of the file's first websocket listener")
 	fs.Var(&f.rawsockets, "rawsocket", "also serve WAMP over RawSocket on a TCP HOST:PORT or a Unix socket unix:PATH (repeatable)")
-	fs.Var(&f.realms, "realm", "another realm to serve besides realm1, open to anonymous sessions (repeatable)")
+	fs.Var(&f.realms, "realm", "another realm to serve, open to anonymous sessions with every permission (repeatable); without --config, realm1 is always served")
 	fs.Var(&f.history, "event-history", "keep the last LIMIT events of [prefix:|wildcard:]TOPIC=LIMIT for wamp.subscription.get_events (repeatable)")
-	fs.IntVar(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, "largest incoming message, in bytes")
-	fs.IntVar(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "messages queued for a slow peer before it is disconnected")
+	fs.IntVar(&f.maxMessage, "max-message-size", 0, "largest incoming message, in bytes (default 16 MiB)")
+	fs.IntVar(&f.queue, "outbound-queue", 0, "messages queued for a slow peer before it is disconnected (default 16384)")
 	f.logs.register(fs)
 }
 
+// parsed records which flags fs was given.
+func (f *routerFlags) parsed(fs *flag.FlagSet) {
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+}
+
+// startServer validates the whole configuration, loads the certificates,
+// opens every listener, and only then serves: a configuration error or a
+// listener that cannot be opened leaves nothing running.
 func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
-	log, err := f.logs.logger(stderr)
+	p, err := f.plan()
 	if err != nil {
 		return nil, err
 	}
-	realms := []string{"realm1"}
-	for _, r := range f.realms {
-		if !slices.Contains(realms, r) {
-			realms = append(realms, r)
-		}
+	log, err := p.logs.logger(stderr)
+	if err != nil {
+		return nil, err
 	}
-	tcfg := transport.Config{
-		MaxMessageSize: f.maxMessage,
-		OutboundQueue:  f.queue,
-		Logger:         log,
-	}
-	rt, err := router.New(router.Config{
-		Realms:       realms,
-		Logger:       log,
-		Transport:    tcfg,
-		EventHistory: f.history,
-	})
+	p.cfg.Logger = log
+	p.cfg.Transport.Logger = log
+	rt, err := router.New(p.cfg)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	rsListeners, err := listenRawSockets(f.rawsockets)
+	opened, err := openListeners(p.listeners)
 	if err != nil {
+		rt.Stop(context.Background())
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		for _, l := range rsListeners {
-			l.Close()
-		}
-		return nil, fmt.Errorf("listen: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/ws", rt)
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(rt.Metrics(), promhttp.HandlerOpts{}))
-	s := &server{router: rt, ln: ln, log: log, http: &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}}
-	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server failed", "err", err)
-		}
-	}()
+	s := &server{router: rt, log: log, listeners: opened}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopRawSockets = cancel
-	for _, l := range rsListeners {
-		s.rawSockets.Go(func() {
-			if err := transport.ServeRawSocket(ctx, l, tcfg, rt.Attach); err != nil {
-				log.Error("rawsocket server failed", "err", err)
+	for _, o := range opened {
+		if o.spec.certs != nil {
+			s.certs = append(s.certs, o.spec.certs)
+		}
+		switch o.spec.kind {
+		case listenWebSocket:
+			if s.ln == nil {
+				s.ln = o.ln
 			}
-		})
-	}
-	log.Info("router listening", "url", "ws://"+ln.Addr().String()+"/ws", "realms", rt.Realms())
-	for _, l := range rsListeners {
-		log.Info("router listening", "url", rawSocketURL(l.Addr()), "realms", rt.Realms())
+			s.serveHTTP(o)
+		case listenRawSocket:
+			s.rawSockets.Go(func() {
+				serve := func(peer transport.Peer) { rt.AttachFrom(peer, o.spec.listener) }
+				if err := transport.ServeRawSocket(ctx, o.ln, p.cfg.Transport, serve); err != nil {
+					log.Error("rawsocket server failed", "listener", o.spec.listener.Name, "err", err)
+				}
+			})
+		}
+		attrs := []any{"url", o.url(), "realms", rt.Realms()}
+		if o.spec.certs != nil {
+			attrs = append(attrs, o.spec.certs.logAttrs()...)
+		}
+		log.Info("router listening", attrs...)
 	}
 	return s, nil
 }
 
+// serveHTTP serves a WebSocket listener: WAMP on its path, /healthz and
+// /metrics.
+func (s *server) serveHTTP(o openListener) {
+	mux := http.NewServeMux()
+	mux.Handle(o.spec.path, s.router.Handler(o.spec.listener))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(s.router.Metrics(), promhttp.HandlerOpts{}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.https = append(s.https, srv)
+	go func() {
+		if err := srv.Serve(o.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server failed", "listener", o.spec.listener.Name, "err", err)
+		}
+	}()
+}
+
+// reloadCertificates reads every TLS listener's certificate files again.
+// A pair that fails to load is logged and the one in use is kept.
+// Connections already established are not affected either way.
+func (s *server) reloadCertificates() {
+	for _, c := range s.certs {
+		if err := c.reload(); err != nil {
+			s.log.Error("TLS certificate not reloaded; the current one stays in use", append(c.logAttrs(), "err", err)...)
+			continue
+		}
+		s.log.Info("TLS certificate reloaded", c.logAttrs()...)
+	}
+}
+
 // stop closes the RawSocket listeners (removing Unix socket files), says
-// GOODBYE to every session, then closes the HTTP listener.
+// GOODBYE to every session, then closes the HTTP listeners.
 func (s *server) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.stopRawSockets()
-	s.http.SetKeepAlivesEnabled(false)
+	for _, srv := range s.https {
+		srv.SetKeepAlivesEnabled(false)
+	}
 	s.router.Stop(ctx)
-	s.http.Shutdown(ctx)
+	for _, srv := range s.https {
+		srv.Shutdown(ctx)
+	}
 	// The accept loops return once their sessions have, which Stop saw to.
 	s.rawSockets.Wait()
 	s.log.Info("router stopped")
@@ -147,14 +185,29 @@ func runRouter(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	f.parsed(fs)
 	wait := notifySignals()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s, err := startServer(&f, stderr)
 	if err != nil {
 		return err
 	}
-	wait()
-	s.stop()
-	return nil
+	stopped := make(chan struct{})
+	go func() {
+		wait()
+		close(stopped)
+	}()
+	for {
+		select {
+		case <-hup:
+			s.reloadCertificates()
+		case <-stopped:
+			s.stop()
+			return nil
+		}
+	}
 }
 
 // notifySignals starts catching SIGINT and SIGTERM, before anything is

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/junction-run/junction/router"
+)
+
+// plan is what junction router runs: the router's configuration, the
+// listeners (certificates loaded) and the log settings, from the
+// configuration file and the flags.
+type plan struct {
+	cfg       router.Config
+	listeners []listenerSpec
+	logs      logFlags
+}
+
+// plan checks the flags and the configuration file and merges them.
+// Without --config, the flags describe everything, and realm1 is always
+// served. With it, the file does, and flags given as well override it:
+// --listen replaces the address of the file's first websocket listener
+// (or adds one), --rawsocket adds listeners, --realm adds open realms,
+// --event-history adds rules, and --max-message-size, --outbound-queue,
+// --log-level and --log-format replace the file's values.
+func (f *routerFlags) plan() (*plan, error) {
+	p := &plan{logs: f.logs}
+	if f.config == "" {
+		p.cfg.Realms = []string{"realm1"}
+		ws, err := f.listenSpec()
+		if err != nil {
+			return nil, err
+		}
+		p.listeners = append(p.listeners, ws)
+	} else {
+		cf, err := loadConfig(f.config)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if p.listeners, err = cf.validate(); err != nil {
+			return nil, usageError{err}
+		}
+		c := cf.cfg
+		p.cfg = router.Config{
+			Realms:         c.OpenRealms,
+			RealmConfigs:   c.Realms,
+			Limits:         c.Limits,
+			StrictURIs:     c.StrictURIs,
+			GoodbyeTimeout: c.GoodbyeTimeout,
+			EventHistory:   c.EventHistory,
+			Transport:      c.Transport,
+		}
+		if c.Log.Level != "" && !f.set["log-level"] {
+			p.logs.level = c.Log.Level
+		}
+		if c.Log.Format != "" && !f.set["log-format"] {
+			p.logs.format = c.Log.Format
+		}
+		if f.set["listen"] {
+			ws, err := f.listenSpec()
+			if err != nil {
+				return nil, err
+			}
+			if i := slices.IndexFunc(p.listeners, func(l listenerSpec) bool { return l.kind == listenWebSocket }); i >= 0 {
+				p.listeners[i].network, p.listeners[i].address = ws.network, ws.address
+				p.listeners[i].where += ", address from --listen"
+			} else {
+				p.listeners = append(p.listeners, ws)
+			}
+		}
+		for _, r := range f.realms {
+			if i := slices.Index(c.OpenRealms, r); i >= 0 {
+				return nil, usageError{fmt.Errorf("--realm %s: %s", r, cf.at(errors.New("already an open realm"), "open_realms", i))}
+			}
+			if i := slices.IndexFunc(c.Realms, func(rc router.RealmConfig) bool { return rc.Name == r }); i >= 0 {
+				return nil, usageError{fmt.Errorf("--realm %s: %s", r, cf.at(errors.New("already configured"), "realms", i))}
+			}
+		}
+		if len(c.OpenRealms)+len(c.Realms)+len(f.realms) == 0 {
+			return nil, usageError{cf.at(errors.New("no realm: list them under realms or open_realms, or pass --realm"))}
+		}
+	}
+	for _, r := range f.realms {
+		if !slices.Contains(p.cfg.Realms, r) {
+			p.cfg.Realms = append(p.cfg.Realms, r)
+		}
+	}
+	for _, v := range f.rawsockets {
+		network, address, err := rawSocketAddr(v)
+		if err != nil {
+			return nil, err
+		}
+		p.listeners = append(p.listeners, listenerSpec{kind: listenRawSocket, network: network, address: address, where: "--rawsocket"})
+	}
+	if len(p.listeners) == 0 {
+		return nil, usageError{fmt.Errorf("%s: %w", f.config, errNoListener)}
+	}
+	p.cfg.EventHistory = append(p.cfg.EventHistory, f.history...)
+	if f.maxMessage != 0 {
+		p.cfg.Transport.MaxMessageSize = f.maxMessage
+	}
+	if f.queue != 0 {
+		p.cfg.Transport.OutboundQueue = f.queue
+	}
+	return p, nil
+}
+
+// listenSpec is the WebSocket listener of --listen.
+func (f *routerFlags) listenSpec() (listenerSpec, error) {
+	network, address, err := listenAddr(listenWebSocket, f.listen)
+	if err != nil {
+		return listenerSpec{}, usageError{fmt.Errorf("bad --listen: %w", err)}
+	}
+	return listenerSpec{kind: listenWebSocket, network: network, address: address, path: defaultWSPath, where: "--listen"}, nil
+}
