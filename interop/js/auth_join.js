@@ -31,6 +31,8 @@ function serializer() {
 // the HELLO authextra it needs. It records the CHALLENGE's extra.
 function authentication(seen) {
    switch (spec.method) {
+      case 'anonymous':
+         return {};
       case 'ticket':
          return {
             onchallenge: (session, method, extra) => {
