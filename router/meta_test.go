@@ -91,8 +91,9 @@ func (h *harness) waitListed(p *peer, listed bool) {
 	}
 }
 
-// setAuthrole gives p's session another authrole: Junction has no
-// authentication yet, and the filters need sessions of several roles.
+// setAuthrole gives p's session another authrole, so that the meta
+// filters can be tested with sessions of several roles in one open realm
+// (authentication itself is tested in auth_test.go).
 // The round trip first makes sure the router has finished joining the
 // session; every later read of the field is caused by a later message.
 func (h *harness) setAuthrole(p *peer, role string) {

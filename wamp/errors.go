@@ -92,6 +92,9 @@ var (
 	ErrProtocolViolation      = &Error{URI: URIProtocolViolation}
 	ErrNotAuthorized          = &Error{URI: URINotAuthorized}
 	ErrAuthenticationFailed   = &Error{URI: URIAuthenticationFailed}
+	ErrNoAuthMethod           = &Error{URI: URINoAuthMethod}
+	ErrNoSuchRole             = &Error{URI: URINoSuchRole}
+	ErrDiscloseMeDisallowed   = &Error{URI: URIDiscloseMeDisallowed}
 	ErrNoSuchRealm            = &Error{URI: URINoSuchRealm}
 	ErrCanceled               = &Error{URI: URICanceled}
 	ErrTimeout                = &Error{URI: URITimeout}
