@@ -1,0 +1,103 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+func TestDeadLetters(t *testing.T) {
+	e := testEngine(t, Config{})
+	q := testQueue(t, e, "deadletters", QueueConfig{MaxRetries: 1, Backoff: 10_000_000})
+	var fixed atomic.Bool
+	q.Handle("t", func(_ context.Context, t *Task) ([]byte, error) {
+		if !fixed.Load() {
+			return nil, errors.New("not yet")
+		}
+		return append([]byte("fixed "), t.Payload...), nil
+	})
+	start(t, q)
+	ctx := context.Background()
+	a := enqueue(t, q, "t", "a", nil)
+	b := enqueue(t, q, "t", "b", nil)
+	for _, id := range []string{a, b} {
+		if r := waitResult(t, q, id); r.State != Dead || r.Attempts != 2 || r.Error != "not yet" {
+			t.Fatalf("result = %+v", r)
+		}
+	}
+	dead, err := q.Dead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 {
+		t.Fatalf("dead = %+v", dead)
+	}
+	for _, d := range dead {
+		if (d.ID != a && d.ID != b) || d.State != Dead || d.Error != "not yet" || d.Attempts != 2 || d.Name != "t" || d.Died.IsZero() || d.EnqueuedAt.IsZero() {
+			t.Fatalf("dead letter = %+v", d)
+		}
+	}
+
+	// Requeue: a new attempt budget, the same id and payload.
+	fixed.Store(true)
+	if err := q.Requeue(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitResult(t, q, a); r.State != Done || r.Attempts != 1 || string(r.Value) != "fixed a" {
+		t.Fatalf("requeued result = %+v", r)
+	}
+	if err := q.Requeue(ctx, a); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Requeue = %v, want ErrNotFound", err)
+	}
+
+	// Delete: gone from the dead letters and the results.
+	if err := q.Delete(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Status(ctx, b); !errors.Is(err, ErrNotFound) {
+		t.Errorf("status after Delete = %v, want ErrNotFound", err)
+	}
+	if err := q.Delete(ctx, b); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second Delete = %v, want ErrNotFound", err)
+	}
+	if dead, err = q.Dead(ctx); err != nil || len(dead) != 0 {
+		t.Fatalf("dead after requeue and delete = %+v, %v", dead, err)
+	}
+	// A done task can be deleted too; a pending one cannot.
+	if err := q.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := enqueue(t, q, "t", "p", nil)
+	if err := q.Delete(ctx, p); !errors.Is(err, ErrActive) {
+		t.Errorf("Delete of a pending task = %v, want ErrActive", err)
+	}
+}
+
+// TestRequeueInDedupWindow requeues a task that died at once, while NATS
+// still remembers its id.
+func TestRequeueInDedupWindow(t *testing.T) {
+	e := testEngine(t, Config{})
+	q := testQueue(t, e, "requeuedup", QueueConfig{MaxRetries: -1})
+	var calls atomic.Int32
+	q.Handle("t", func(context.Context, *Task) ([]byte, error) {
+		if calls.Add(1) == 1 {
+			return nil, errors.New("first")
+		}
+		return []byte("second"), nil
+	})
+	start(t, q)
+	id := enqueue(t, q, "t", "", &EnqueueOptions{DedupID: "same"})
+	if r := waitResult(t, q, id); r.State != Dead {
+		t.Fatalf("result = %+v", r)
+	}
+	if err := q.Requeue(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitResult(t, q, id); r.State != Done || string(r.Value) != "second" {
+		t.Fatalf("requeued result = %+v", r)
+	}
+}
