@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/cron"
+	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
@@ -47,6 +49,10 @@ type Application struct {
 	setupErrs  []error      // declarations refused before Start
 	state      appState
 	log        *slog.Logger
+	jobs       []*jobDecl      // scheduled jobs (schedule.go)
+	scheduler  *cron.Scheduler // nil until Start
+	queues     []*Queue        // task queues (taskqueue.go)
+	engine     *queue.Engine   // the queues' NATS engine, nil without queues
 	rt         *router.Router  // embedded router, nil with Connect
 	sess       *client.Session // the app's own WAMP session
 	srv        *http.Server
@@ -158,6 +164,10 @@ func (app *Application) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	app.mu.Unlock()
 	if rt != nil && r.URL.Path == wsPath {
 		rt.ServeHTTP(w, r)
+		return
+	}
+	if p := app.settings.Metrics; p != "" && r.URL.Path == p {
+		app.serveMetrics(w, r, rt)
 		return
 	}
 	app.HTTP.ServeHTTP(w, r.WithContext(withApp(r.Context(), app)))

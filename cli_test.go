@@ -217,6 +217,7 @@ verbose: yes-no-maybe
 				Realm:           "shop",
 				Debug:           true,
 				DataDir:         "/var/lib/shop",
+				Metrics:         "/metrics",
 				LogFormat:       "json",
 				LogLevel:        "debug", // implied by debug
 				ShutdownTimeout: 30 * time.Second,

@@ -50,6 +50,15 @@ func ExampleApplication_AddSettings() {
 	//   --data-dir string
 	//         directory for the app's state
 	//         (default data, env SHOP_DATA_DIR)
+	//   --nats string
+	//         URL of an external NATS server for queues and cron locks (default: embedded, in --data-dir)
+	//         (env SHOP_NATS)
+	//   --nats-listen string
+	//         address where other processes reach the embedded NATS server
+	//         (env SHOP_NATS_LISTEN)
+	//   --metrics string
+	//         path of the Prometheus metrics endpoint ("" for none)
+	//         (default /metrics, env SHOP_METRICS)
 	//   --log-format string
 	//         log format: text or json
 	//         (default text, env SHOP_LOG_FORMAT)

@@ -1,6 +1,13 @@
 package junction
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/junction-run/junction/router"
+)
 
 // appMetrics are the app's own Prometheus metrics, served at /metrics with
 // the embedded router's.
@@ -38,3 +45,15 @@ func newAppMetrics() *appMetrics {
 // Metrics returns the registry of the app's metrics (handler panics,
 // errors, slow handlers); the embedded router's are in Router().Metrics().
 func (app *Application) Metrics() *prometheus.Registry { return app.metrics.reg }
+
+// serveMetrics serves the app's metrics (handlers, cron, queues) and the
+// embedded router's, if any, in the Prometheus text format.
+func (app *Application) serveMetrics(w http.ResponseWriter, r *http.Request, rt *router.Router) {
+	gather := prometheus.Gatherers{app.metrics.reg}
+	if rt != nil {
+		if reg := rt.Metrics(); reg != nil {
+			gather = append(gather, reg)
+		}
+	}
+	promhttp.HandlerFor(gather, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}

@@ -134,12 +134,24 @@ func (app *Application) start(ctx context.Context) error {
 	}
 	app.mu.Lock()
 	app.sess = sess
+	hasJobs := len(app.jobs) > 0
+	app.mu.Unlock()
+	if err := app.openQueues(ctx); err != nil {
+		return err
+	}
+	if hasJobs {
+		app.registerCronList()
+	}
+	app.mu.Lock()
 	comps := append([]*component(nil), app.components...)
 	app.mu.Unlock()
 	for _, c := range comps {
 		if err := c.start(ctx, sess); err != nil {
 			return err
 		}
+	}
+	if err := app.startScheduler(app.runCtx); err != nil {
+		return err
 	}
 
 	srv := &http.Server{
@@ -319,6 +331,17 @@ func (app *Application) closeAll(ctx context.Context) error {
 		}
 	} else if ln != nil {
 		ln.Close()
+	}
+	app.mu.Lock()
+	sched := app.scheduler
+	app.mu.Unlock()
+	if sched != nil {
+		if err := sched.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("junction: cron: %w", err))
+		}
+	}
+	if err := app.closeQueues(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	handlersDone := make(chan struct{})
 	go func() { app.handlers.Wait(); close(handlersDone) }()

@@ -21,6 +21,18 @@ type Settings struct {
 	Debug bool `flag:"debug" json:"debug" yaml:"debug" help:"verbose logs, template reloading, slow handler watchdog"`
 	// DataDir is where the app keeps its state. Default ./data.
 	DataDir string `flag:"data-dir" json:"data-dir" yaml:"data-dir" help:"directory for the app's state"`
+	// NATS, if set, is the URL of the NATS server (JetStream) that holds
+	// the app's queues and cron locks, shared by every process of the
+	// app. Default: a server embedded in the app, storing in DataDir.
+	NATS string `flag:"nats" json:"nats" yaml:"nats" help:"URL of an external NATS server for queues and cron locks (default: embedded, in --data-dir)"`
+	// NATSListen, if set, makes the embedded NATS server reachable at
+	// this host:port, so that other processes of the app share it with
+	// --nats nats://HOST:PORT. Default: in-process only.
+	NATSListen string `flag:"nats-listen" json:"nats-listen" yaml:"nats-listen" help:"address where other processes reach the embedded NATS server"`
+	// Metrics is the path where the app serves its Prometheus metrics
+	// (and the embedded router's), ahead of its own routes. Default
+	// /metrics; "" serves none.
+	Metrics string `flag:"metrics" json:"metrics" yaml:"metrics" help:"path of the Prometheus metrics endpoint (\"\" for none)"`
 	// LogFormat is text or json. Default text.
 	LogFormat string `flag:"log-format" json:"log-format" yaml:"log-format" help:"log format: text or json"`
 	// LogLevel is debug, info, warn or error. Default info (debug with
@@ -38,6 +50,7 @@ func defaultSettings() Settings {
 	return Settings{
 		Listen:          "127.0.0.1:8080",
 		Realm:           "realm1",
+		Metrics:         "/metrics",
 		DataDir:         "data",
 		LogFormat:       "text",
 		LogLevel:        "info",

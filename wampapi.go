@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -53,11 +54,25 @@ func (o requestOpt) applyCall(c *client.CallOptions) { o.call(c) }
 
 func (o requestOpt) applyPublish(p *client.PublishOptions) { o.publish(p) }
 
-// Timeout bounds a call; the router cancels it at the callee and the
-// call fails with wamp.error.timeout. Option of Call, given among its
-// arguments.
-func Timeout(d time.Duration) Option {
-	return callOpt{"Timeout", func(c *client.CallOptions) { c.Timeout = d }}
+// Timeout bounds a call (the router cancels it at the callee and the
+// call fails with wamp.error.timeout), a run of a scheduled job, or an
+// attempt of a queued task (its context ends; the attempt fails and is
+// retried). Option of Call, Every, Cron, At, Queue and Enqueue.
+func Timeout(d time.Duration) Option { return timeoutOpt(d) }
+
+type timeoutOpt time.Duration
+
+func (timeoutOpt) optionName() string                { return "Timeout" }
+func (o timeoutOpt) applyCall(c *client.CallOptions) { c.Timeout = time.Duration(o) }
+func (o timeoutOpt) applyJob(j *jobDecl)             { j.opts.Timeout = time.Duration(o) }
+func (o timeoutOpt) applyQueue(c *queue.QueueConfig) bool {
+	c.Timeout = time.Duration(o)
+	return true
+}
+
+func (o timeoutOpt) applyEnqueue(e *queue.EnqueueOptions) bool {
+	e.Timeout = time.Duration(o)
+	return true
 }
 
 // Progress asks for progressive results, each handed to f before Call
