@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeCBOR$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketHandshake$$' -fuzztime $(FUZZTIME) ./transport/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketFraming$$' -fuzztime $(FUZZTIME) ./transport/
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cron/
 	$(GO) test -run XXX -fuzz '^FuzzNodeConfig$$' -fuzztime $(FUZZTIME) ./internal/cli/
 
 bench:
