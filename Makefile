@@ -30,6 +30,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketFraming$$' -fuzztime $(FUZZTIME) ./transport/
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cron/
 	$(GO) test -run XXX -fuzz '^FuzzNodeConfig$$' -fuzztime $(FUZZTIME) ./internal/cli/
+	$(GO) test -run XXX -fuzz '^FuzzCLISettingsFile$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run XXX -fuzz '^FuzzCLIArgs$$' -fuzztime $(FUZZTIME) .
 
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./...
