@@ -11,10 +11,10 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"maps"
 
+	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -146,7 +146,7 @@ func (c *Cryptosign) Authenticate(_ context.Context, ch *Challenge) (string, wam
 	}
 	var channelID []byte
 	if c.ChannelBinding != "" {
-		if channelID, err = channelBinding(ch.TLS, c.ChannelBinding); err != nil {
+		if channelID, err = transport.ChannelBinding(ch.TLS, c.ChannelBinding); err != nil {
 			return "", nil, fmt.Errorf("client: cryptosign: %w", err)
 		}
 	}
@@ -163,26 +163,6 @@ func signChallenge(key ed25519.PrivateKey, challenge, channelID []byte) string {
 	}
 	sig := ed25519.Sign(key, message)
 	return hex.EncodeToString(append(sig, message...))
-}
-
-// channelBinding returns the channel ID WAMP-Cryptosign binds to: the
-// SHA-256 of tls-unique (as Autobahn|Python computes it), or the 32
-// bytes of tls-exporter (RFC 9266). The router computes the same.
-func channelBinding(cs *tls.ConnectionState, kind string) ([]byte, error) {
-	if cs == nil {
-		return nil, errors.New("channel binding needs a TLS connection")
-	}
-	switch kind {
-	case "tls-unique":
-		if len(cs.TLSUnique) == 0 {
-			return nil, errors.New("tls-unique is not defined for this TLS version (TLS 1.3 has tls-exporter)")
-		}
-		id := sha256.Sum256(cs.TLSUnique)
-		return id[:], nil
-	case "tls-exporter":
-		return cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
-	}
-	return nil, fmt.Errorf("unknown channel binding %q", kind)
 }
 
 // authDetails adds what Config.AuthID and Config.Auth announce to the

@@ -3,15 +3,13 @@ package router
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -46,7 +44,7 @@ func (a *attempt) cryptosign() (authOutcome, *authError) {
 	var channelID []byte
 	if v := extra["channel_binding"]; v != nil {
 		binding, _ = v.(string)
-		if channelID, err = channelBinding(a.s.peer.Info().TLS, binding); err != nil {
+		if channelID, err = transport.ChannelBinding(a.s.peer.Info().TLS, binding); err != nil {
 			msg := fmt.Sprintf("channel binding %v is not available on this connection: %v", v, err)
 			return authOutcome{}, &authError{reason: wamp.URIAuthenticationFailed, message: msg, log: msg}
 		}
@@ -135,27 +133,4 @@ func (a *attempt) cryptosignIdentity(pubHex string) (authOutcome, *authError) {
 // (lower-case hex).
 func (p CryptosignPrincipal) authorizes(pubHex string) bool {
 	return slices.ContainsFunc(p.AuthorizedKeys, func(k string) bool { return strings.EqualFold(k, pubHex) })
-}
-
-// channelBinding returns the channel ID of the binding type kind on a
-// connection whose TLS state is cs (nil without TLS).
-func channelBinding(cs *tls.ConnectionState, kind string) ([]byte, error) {
-	if cs == nil {
-		return nil, errors.New("the connection has no TLS")
-	}
-	switch kind {
-	case "tls-unique":
-		if len(cs.TLSUnique) == 0 {
-			return nil, errors.New("tls-unique is not defined for this TLS version (TLS 1.3 has tls-exporter)")
-		}
-		id := sha256.Sum256(cs.TLSUnique)
-		return id[:], nil
-	case "tls-exporter":
-		id, err := cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
-		if err != nil {
-			return nil, fmt.Errorf("tls-exporter: %w", err)
-		}
-		return id, nil
-	}
-	return nil, errors.New(`the types known are "tls-unique" and "tls-exporter"`)
 }

@@ -124,7 +124,7 @@ func TestCryptosignChannelBinding(t *testing.T) {
 				p.expectAbort(c.want)
 				return
 			}
-			id, err := channelBinding(c.client, c.binding)
+			id, err := transport.ChannelBinding(c.client, c.binding)
 			if err != nil {
 				t.Fatal(err)
 			}
