@@ -111,6 +111,11 @@ func New(name string, opts ...Option) *Application {
 // Name returns the application's name.
 func (app *Application) Name() string { return app.name }
 
+// Settings returns the app's built-in settings: the defaults before Run,
+// the resolved ones (command line, environment, settings file) from the
+// Starting hooks on.
+func (app *Application) Settings() Settings { return app.settings }
+
 // Logger returns the application's logger, ready once the app starts.
 func (app *Application) Logger() *slog.Logger {
 	app.mu.Lock()

@@ -13,7 +13,9 @@ import (
 
 // Job is scheduled work: Every, Cron and At run it with a context that
 // ends when the app stops or the run's Timeout expires. Its error (or
-// panic) is logged and counted; the schedule goes on.
+// panic) is logged and counted; the schedule goes on. Jobs are declared
+// before Run, or from a Starting hook when their schedule comes from the
+// app's settings (resolved by the command line before Starting).
 type Job func(ctx context.Context) error
 
 // jobDecl is a job declared before Start.
@@ -193,6 +195,12 @@ func (app *Application) startScheduler(ctx context.Context) error {
 	app.mu.Unlock()
 	return nil
 }
+
+// Tick returns the scheduled time of the tick a job runs for, the same
+// in every process whatever the run's delay or jitter: the key for work
+// that must happen once per tick (a deduplication ID, a report's
+// period). ok is false outside a job.
+func Tick(ctx context.Context) (t time.Time, ok bool) { return cron.Tick(ctx) }
 
 // Jobs lists the app's scheduled jobs with their last and next runs, as
 // junction.cron.list gives them.

@@ -117,7 +117,7 @@ func (s *Scheduler) run(ctx context.Context, j *job, tick time.Time, jitter time
 	j.lastRun = start
 	j.runs++
 	s.mu.Unlock()
-	timedOut, err := s.call(ctx, j)
+	timedOut, err := s.call(context.WithValue(ctx, tickKey{}, tick), j)
 	d := clock.Now().Sub(start)
 	s.metrics.ran(j.name, d)
 	s.mu.Lock()
@@ -208,4 +208,15 @@ func lockTTL(sched Schedule, tick time.Time) time.Duration {
 		period = next.Sub(tick)
 	}
 	return min(max(period, minLockTTL), maxLockTTL)
+}
+
+type tickKey struct{}
+
+// Tick returns the scheduled time of the tick a job runs for: the same
+// in every process, whatever the run's delay or jitter, so that work
+// keyed by it (a deduplication ID, a report's period) agrees across
+// processes. ok is false outside a job.
+func Tick(ctx context.Context) (t time.Time, ok bool) {
+	t, ok = ctx.Value(tickKey{}).(time.Time)
+	return t, ok
 }

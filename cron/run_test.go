@@ -236,3 +236,28 @@ func TestFailures(t *testing.T) {
 		}
 	}
 }
+
+func TestTickInTheJobContext(t *testing.T) {
+	f := newFixture(t, Config{})
+	ticks := make(chan time.Time, 1)
+	f.s.Every("keyed", time.Minute, func(ctx context.Context) error {
+		tick, ok := Tick(ctx)
+		if !ok {
+			return errors.New("no tick in the job's context")
+		}
+		ticks <- tick
+		return nil
+	}, Options{Jitter: 30 * time.Second})
+	f.start(t)
+	tick := t0.Add(time.Minute)
+	f.clock.BlockUntil(1)
+	f.clock.Set(tick)
+	f.clock.BlockUntil(2)             // the next tick and the jitter
+	f.clock.Advance(30 * time.Second) // past any jitter
+	if got := recv(t, ticks); !got.Equal(tick) {
+		t.Fatalf("Tick = %s, want the scheduled %s, not the jittered run time", got, tick)
+	}
+	if _, ok := Tick(context.Background()); ok {
+		t.Fatal("Tick outside a job reported one")
+	}
+}

@@ -114,13 +114,12 @@ type queued struct {
 }
 
 // poll is the cron job: one fetch task per feed. The dedup ID names the
-// tick, so that a tick run twice (two processes whose lock failed, say)
-// enqueues each feed once. The scheduler does not hand the job its
-// tick, but Every ticks on multiples of the period and the run starts
-// within moments of it: rounding the clock to the period finds it.
+// tick (its scheduled time, the same in every process whatever the
+// run's delay), so that a tick run twice (two processes whose lock
+// failed, say) enqueues each feed once.
 func (p *poller) poll(ctx context.Context) error {
-	tick := time.Now().Round(p.cfg.Every).UTC().Format(time.RFC3339Nano)
-	_, err := p.enqueueAll(ctx, "@"+tick)
+	tick, _ := junction.Tick(ctx)
+	_, err := p.enqueueAll(ctx, "@"+tick.UTC().Format(time.RFC3339Nano))
 	return err
 }
 
