@@ -21,6 +21,9 @@ type cliState struct {
 	user  []*setting    // AddSettings' fields, in declaration order
 	flags *flag.FlagSet // Flags(), nil until asked for
 	errs  []error       // refused declarations, reported by Main
+	// structs are the pointers given to AddSettings, whose Validate
+	// method, if any, Main calls once the settings are resolved.
+	structs []any
 	// serve, if set, replaces (*Application).serve as the run command's
 	// work: tests of the command line set it.
 	serve func(ctx context.Context) error
@@ -335,6 +338,18 @@ func (inv *invocation) resolve(settings []*setting, given []flagArg) error {
 	}
 	if inv.app.settings.Debug && !levelGiven {
 		inv.app.settings.LogLevel = "debug"
+	}
+	// The app's own checks of its settings, as a struct given to
+	// AddSettings declares them with a Validate method.
+	inv.app.mu.Lock()
+	structs := inv.app.cli.structs
+	inv.app.mu.Unlock()
+	for _, st := range structs {
+		if v, ok := st.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return usageError{err: err}
+			}
+		}
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ import (
 // a pointer to a struct, has a field of another type, or gives a name
 // twice or a built-in's is refused whole: Main reports it, exit code 2.
 //
+// If the struct has a method Validate() error, Main calls it once the
+// settings are resolved: its error is a usage mistake, reported with exit
+// code 2 like a bad flag value.
+//
 // Call AddSettings before Run; the struct belongs to Main until the run
 // command starts the app.
 func (app *Application) AddSettings(ptr any) {
@@ -53,6 +57,7 @@ func (app *Application) AddSettings(ptr any) {
 	}
 	app.mu.Lock()
 	app.cli.user = append(app.cli.user, settings...)
+	app.cli.structs = append(app.cli.structs, ptr)
 	app.mu.Unlock()
 }
 

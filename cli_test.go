@@ -751,3 +751,29 @@ func FuzzCLIArgs(f *testing.F) {
 		}
 	})
 }
+
+// pollSettings validates itself: Main reports its error as a usage
+// mistake.
+type pollSettings struct {
+	Every time.Duration `help:"poll period"`
+}
+
+func (p *pollSettings) Validate() error {
+	if p.Every < time.Second {
+		return fmt.Errorf("--every %s: want at least 1s", p.Every)
+	}
+	return nil
+}
+
+func TestCLIValidateUserSettings(t *testing.T) {
+	app := New("feeds")
+	cfg := &pollSettings{Every: time.Minute}
+	app.AddSettings(cfg)
+	res := runCLI(t, app, nil, "--every", "10ms")
+	if res.code != 2 || res.ran || !strings.Contains(res.stderr, "--every 10ms: want at least 1s") {
+		t.Fatalf("code %d, ran %v, stderr %q", res.code, res.ran, res.stderr)
+	}
+	if res := runCLI(t, app, map[string]string{"FEEDS_EVERY": "5s"}); res.code != 0 || !res.ran || cfg.Every != 5*time.Second {
+		t.Fatalf("valid setting: code %d, ran %v, every %s, stderr %q", res.code, res.ran, cfg.Every, res.stderr)
+	}
+}

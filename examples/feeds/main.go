@@ -40,9 +40,10 @@ type config struct {
 	FetchTimeout time.Duration `help:"how long one fetch of a feed may take"`
 }
 
-// validate checks the settings once they are read, and drops feeds
-// given twice.
-func (c *config) validate() error {
+// Validate checks the settings once they are read (Main calls it: a bad
+// value exits with code 2, as a bad flag does), and drops feeds given
+// twice.
+func (c *config) Validate() error {
 	if len(c.Feeds) == 0 {
 		return errors.New("no feed to poll: give --feeds URL[,URL...]")
 	}
@@ -85,9 +86,6 @@ func main() {
 	app.HTTP.ServeFS("/", sub("public"))
 
 	app.On(junction.Starting, func(ctx context.Context, _ ...any) error {
-		if err := cfg.validate(); err != nil {
-			return err
-		}
 		// The period is a setting, known only now; a job declared while
 		// the app starts is scheduled with those declared before Run.
 		app.Every(cfg.Every, p.poll, junction.NoOverlap(), junction.JobName("poll"))
