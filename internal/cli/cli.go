@@ -17,7 +17,7 @@ const usage = `junction: a WAMP v2 router and real-time application framework
 
 Usage:
   junction router [flags]   serve WAMP over WebSocket (ws://HOST:PORT/ws) and RawSocket (--rawsocket)
-  junction demo [flags]     start a router and a demo client that publishes and calls
+  junction demo [flags]     run a demo app (router, HTTP, RPC, queue, cron) and two clients that use it
   junction version          print the version
   junction help             show this help
 

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,10 +52,50 @@ func TestDemoOnce(t *testing.T) {
 	if code := Main([]string{"demo", "--once", "--listen", "127.0.0.1:0"}, &out, &errs); code != 0 {
 		t.Fatalf("exit %d: %s%s", code, out.String(), errs.String())
 	}
-	for _, want := range []string{`bob:   received "rpc next", n=3`, "demo.add(2, 3) = 5", "wamp.error.no_such_procedure"} {
+	for _, want := range []string{`bob:   received "rpc next", n=3`, "demo.add(2, 3) = 5", "wamp.error.no_such_procedure", "is done: 49"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDemoAppHTTP drives the demo app's HTTP routes: an RPC behind a
+// route, a task enqueued and its result, and a bad request.
+func TestDemoAppHTTP(t *testing.T) {
+	app := demoApp(slog.New(slog.DiscardHandler), "127.0.0.1:0", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Shutdown(context.Background())
+	base := "http://" + app.Addr().String()
+	get := func(method, path string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("GET", "/api/add?a=2&b=40"); code != 200 || !strings.Contains(body, `"sum":42`) {
+		t.Errorf("GET /api/add: %d %s", code, body)
+	}
+	if code, body := get("GET", "/api/add?a=x"); code != 400 || !strings.Contains(body, "want integers a and b") {
+		t.Errorf("GET /api/add?a=x: %d %s", code, body)
+	}
+	code, body := get("POST", "/api/square?n=12")
+	var queued struct{ Task string }
+	if code != 202 || json.Unmarshal([]byte(body), &queued) != nil || queued.Task == "" {
+		t.Fatalf("POST /api/square: %d %s", code, body)
+	}
+	if code, body := get("GET", "/api/tasks/"+queued.Task); code != 200 || !strings.Contains(body, `"value":144`) || !strings.Contains(body, `"state":"done"`) {
+		t.Errorf("GET /api/tasks/ID: %d %s", code, body)
+	}
+	if code, body := get("GET", "/"); code != 200 || !strings.Contains(body, "/api/add") {
+		t.Errorf("GET /: %d %s", code, body)
 	}
 }
 

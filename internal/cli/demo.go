@@ -6,56 +6,142 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
 	"time"
 
+	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/wamp"
 )
 
-// runDemo starts a router and a client that shows pub/sub and RPC, printing
-// each step, then keeps the router up for other clients until a signal
-// (or exits at once with --once).
+// runDemo runs a Junction app, "demo", that embeds the router and serves
+// HTTP routes, procedures, a task queue and a cron job; then two outside
+// WAMP clients, alice and bob, show pub/sub, RPC and the queue, printing
+// each step. The app keeps serving until a signal (or exits at once with
+// --once).
 func runDemo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("junction demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var f routerFlags
-	f.register(fs)
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the demo app: HTTP routes, and WAMP at /ws")
 	once := fs.Bool("once", false, "exit after the demo instead of serving until interrupted")
-	f.logs.level = "warn"
+	var logs logFlags
+	logs.register(fs)
+	logs.level = "warn"
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	f.parsed(fs)
-	wait := notifySignals()
-	s, err := startServer(&f, stderr)
+	log, err := logs.logger(stderr)
 	if err != nil {
 		return err
 	}
-	defer s.stop()
-	url := "ws://" + s.ln.Addr().String() + "/ws"
-	fmt.Fprintf(stdout, "router: serving %s (realm %s)\n", url, s.router.Realms()[0])
-	if err := demo(url, s.router.Realms()[0], stdout); err != nil {
+	data, err := os.MkdirTemp("", "junction-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+
+	wait := notifySignals()
+	app := demoApp(log, *listen, data)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		app.Shutdown(ctx)
+	}()
+	base := "http://" + app.Addr().String()
+	url := "ws://" + app.Addr().String() + "/ws"
+	fmt.Fprintf(stdout, "app:   serving %s/ (HTTP) and %s (WAMP, realm realm1)\n", base, url)
+	if err := demo(url, stdout); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if *once {
 		return nil
 	}
-	fmt.Fprintf(stdout, "demo done; the router keeps serving %s, Ctrl-C to stop\n", url)
+	fmt.Fprintf(stdout, "demo done; the app keeps serving, try:\n"+
+		"  curl '%[1]s/api/add?a=2&b=3'\n"+
+		"  curl -X POST '%[1]s/api/square?n=12'   then   curl %[1]s/api/tasks/ID\n"+
+		"  any WAMP client on %[2]s (demo.add, demo.news, demo.time every 5s)\n"+
+		"Ctrl-C to stop\n", base, url)
 	wait()
 	return nil
 }
 
-// demo plays one publisher/subscriber and one caller/callee over real
-// WebSocket sessions, the way any WAMP client would.
-func demo(url, realm string, out io.Writer) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// demoApp is the demo's application: the framework's main pieces in a
+// few lines each.
+func demoApp(log *slog.Logger, listen, data string) *junction.Application {
+	app := junction.New("demo", junction.WithLogger(log), junction.WithSettings(func(s *junction.Settings) {
+		s.Listen, s.DataDir = listen, data
+	}))
+	app.Register("add", func(a, b int) int { return a + b }) // demo.add
+	squares := app.Queue("squares", junction.Workers(2))
+	squares.Task("square", func(n int) int { return n * n })
+	app.Every(5*time.Second, func(ctx context.Context) error {
+		tick, _ := junction.Tick(ctx)
+		return app.Publish(ctx, ".time", tick.UTC().Format(time.RFC3339)) // demo.time
+	}, junction.JobName("clock"))
+
+	app.HTTP.Get("/", func(w http.ResponseWriter, r *http.Request) {
+		junction.Text(w, http.StatusOK, "Junction demo app\n\n"+
+			"GET  /api/add?a=2&b=3   calls demo.add over WAMP\n"+
+			"POST /api/square?n=12   enqueues a task; GET /api/tasks/ID waits for its result\n"+
+			"WAMP at /ws, realm realm1: demo.add, demo.news, demo.time (every 5s),\n"+
+			"     junction.queue.squares.*, junction.cron.list, wamp.session.*\n"+
+			"GET  /metrics           Prometheus metrics\n")
+	})
+	app.HTTP.Get("/api/add", junction.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		a, errA := strconv.Atoi(junction.Query(r, "a"))
+		b, errB := strconv.Atoi(junction.Query(r, "b"))
+		if errA != nil || errB != nil {
+			return junction.NewHTTPError(http.StatusBadRequest, "want integers a and b: /api/add?a=2&b=3")
+		}
+		res, err := app.Call(r.Context(), "add", a, b)
+		if err != nil {
+			return err
+		}
+		return junction.JSON(w, http.StatusOK, junction.M{"sum": res.Arg(0)})
+	}))
+	app.HTTP.Post("/api/square", junction.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		n, err := strconv.Atoi(junction.Query(r, "n"))
+		if err != nil {
+			return junction.NewHTTPError(http.StatusBadRequest, "want an integer n: /api/square?n=12")
+		}
+		id, err := squares.Enqueue(r.Context(), "square", n)
+		if err != nil {
+			return err
+		}
+		return junction.JSON(w, http.StatusAccepted, junction.M{"task": id})
+	}))
+	app.HTTP.Get("/api/tasks/:id", junction.Handle(func(w http.ResponseWriter, r *http.Request) error {
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		res, err := squares.Result(ctx, junction.Param(r, "id"))
+		if err != nil {
+			return err
+		}
+		return junction.JSON(w, http.StatusOK, res)
+	}))
+	return app
+}
+
+// demo plays one publisher/subscriber and one caller over real WebSocket
+// sessions, the way any WAMP client would, against the demo app.
+func demo(url string, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	alice, err := client.Dial(ctx, url, client.Config{Realm: wamp.URI(realm)})
+	quiet := client.Config{Logger: slog.New(slog.DiscardHandler)}
+	alice, err := client.Dial(ctx, url, quiet)
 	if err != nil {
 		return err
 	}
 	defer alice.Close(ctx)
-	bob, err := client.Dial(ctx, url, client.Config{Realm: wamp.URI(realm)})
+	bob, err := client.Dial(ctx, url, quiet)
 	if err != nil {
 		return err
 	}
@@ -81,25 +167,11 @@ func demo(url, realm string, out io.Writer) error {
 		}
 	}
 
-	if _, err := bob.Register(ctx, "demo.add", func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
-		a, err := inv.ArgInt(0)
-		if err != nil {
-			return nil, wamp.NewError(wamp.URIInvalidArgument, err.Error())
-		}
-		b, err := inv.ArgInt(1)
-		if err != nil {
-			return nil, wamp.NewError(wamp.URIInvalidArgument, err.Error())
-		}
-		return &client.Result{Values: client.Values{Args: wamp.List{a + b}}}, nil
-	}, nil); err != nil {
-		return err
-	}
-	fmt.Fprintln(out, "bob:   registered demo.add")
 	res, err := alice.Call(ctx, "demo.add", wamp.List{2, 3}, nil, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "alice: demo.add(2, 3) = %v\n", res.Arg(0))
+	fmt.Fprintf(out, "alice: demo.add(2, 3) = %v   (a typed Go function of the app)\n", res.Arg(0))
 	_, err = alice.Call(ctx, "demo.add", wamp.List{"two", 3}, nil, nil)
 	var werr *wamp.Error
 	if !errors.As(err, &werr) {
@@ -111,5 +183,18 @@ func demo(url, realm string, out io.Writer) error {
 		return fmt.Errorf("calling nothing: got %v, want %v", err, wamp.ErrNoSuchProcedure)
 	}
 	fmt.Fprintf(out, "alice: demo.nothing() failed: %v\n", err)
+
+	res, err = alice.Call(ctx, "junction.queue.squares.enqueue", wamp.List{"square", 7}, nil, nil)
+	if err != nil {
+		return err
+	}
+	id, _ := res.ArgString(0)
+	fmt.Fprintf(out, "alice: enqueued square(7) as task %s\n", id)
+	res, err = alice.Call(ctx, "junction.queue.squares.result", wamp.List{id}, nil, nil)
+	if err != nil {
+		return err
+	}
+	r, _ := res.Arg(0).(wamp.Dict)
+	fmt.Fprintf(out, "alice: task %s is %v: %v\n", id, r["state"], r["value"])
 	return nil
 }
