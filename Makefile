@@ -36,7 +36,7 @@ fuzz:
 bench:
 	$(GO) test -run XXX -bench . -benchmem ./...
 
-# The demo: a router on 127.0.0.1:8080 and a client that publishes and calls.
+# The demo: an app on 127.0.0.1:8080 (router, HTTP, RPC, queue, cron) and two clients that use it.
 run demo:
 	$(GO) run ./cmd/junction demo
 
