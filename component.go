@@ -169,16 +169,12 @@ func (app *Application) Register(procedure string, handler any, opts ...Option) 
 	return app.add(c)
 }
 
-// refuse reports a bad declaration: returned to the caller and, before
-// the app runs, kept for Start.
+// refuse reports a bad declaration: returned to the caller, and kept for
+// Start (or logged, once the app runs) by setupError.
 func (app *Application) refuse(c *component, err error) error {
 	verb := map[string]string{"event": "Subscribe", "call": "Register"}[c.kind]
 	err = fmt.Errorf("junction: %s(%q): %w", verb, c.uri, err)
-	app.mu.Lock()
-	if app.state < stateStarting {
-		app.setupErrs = append(app.setupErrs, err)
-	}
-	app.mu.Unlock()
+	app.setupError(err)
 	return err
 }
 
