@@ -358,12 +358,15 @@ func (inv *invocation) resolve(settings []*setting, given []flagArg) error {
 func checkBuiltin(name, v string) error {
 	switch name {
 	case "listen":
+		if v == "" {
+			return nil // no HTTP: a component-only app
+		}
 		_, port, err := net.SplitHostPort(v)
 		if err == nil {
 			_, err = strconv.ParseUint(port, 10, 16)
 		}
 		if err != nil {
-			return errors.New("want host:port, such as 127.0.0.1:8080 or :8080")
+			return errors.New(`want host:port, such as 127.0.0.1:8080 or :8080, or "" for no HTTP`)
 		}
 	case "connect":
 		if v != "" && !validConnectURL(v) {

@@ -36,7 +36,7 @@ func ExampleApplication_AddSettings() {
 	//         settings file, YAML or JSON, whose keys are the flags' names
 	//         (env SHOP_CONFIG)
 	//   --listen string
-	//         HTTP address; the embedded router serves WAMP at /ws on it
+	//         HTTP address; the embedded router serves WAMP at /ws on it ("" for no HTTP)
 	//         (default 127.0.0.1:8080, env SHOP_LISTEN)
 	//   --connect string
 	//         URL of a remote router to join instead of embedding one (ws://host:port/ws)

@@ -464,3 +464,21 @@ func TestCallsFailFastWhileTheRouterIsGone(t *testing.T) {
 		t.Fatalf("failing took %v: it waited for a reconnection", d)
 	}
 }
+
+func TestComponentOnlyAppServesNoHTTP(t *testing.T) {
+	hub, _ := newTestApp(t, "hub")
+	startApp(t, hub)
+	svc, logs := newTestApp(t, "auth", WithSettings(func(s *Settings) { s.Listen = ""; s.Connect = wsURL(hub) }))
+	svc.Register("signin", func(name string) string { return "token-" + name })
+	startApp(t, svc)
+	if svc.Addr() != nil {
+		t.Fatalf("an app with Listen \"\" listens on %v", svc.Addr())
+	}
+	res, err := hub.Call(testCtx(t), "auth.signin", "ann")
+	if err != nil || res.Arg(0) != "token-ann" {
+		t.Fatalf("auth.signin through the hub: %v %v", res, err)
+	}
+	if !strings.Contains(logs.String(), "app ready (no HTTP)") {
+		t.Fatalf("logs:\n%s", logs)
+	}
+}

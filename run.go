@@ -1,6 +1,7 @@
 package junction
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -114,16 +115,20 @@ func (app *Application) start(ctx context.Context) error {
 			return fmt.Errorf("junction: templates: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", s.Listen)
-	if err != nil {
-		return fmt.Errorf("junction: listen: %w", err)
+	var ln net.Listener
+	if s.Listen != "" {
+		l, err := net.Listen("tcp", s.Listen)
+		if err != nil {
+			return fmt.Errorf("junction: listen: %w", err)
+		}
+		ln = &onceCloseListener{Listener: l}
+		app.mu.Lock()
+		app.ln = ln
+		app.mu.Unlock()
 	}
-	ln = &onceCloseListener{Listener: ln}
-	app.mu.Lock()
-	app.ln = ln
-	app.mu.Unlock()
 
 	var sess *client.Session
+	var err error
 	if s.Connect == "" {
 		sess, err = app.embedRouter(ctx)
 	} else {
@@ -154,6 +159,10 @@ func (app *Application) start(ctx context.Context) error {
 		return err
 	}
 
+	if ln == nil {
+		app.log.Info("junction: app ready (no HTTP)", "realm", s.Realm, "router", cmp.Or(s.Connect, "embedded"))
+		return nil
+	}
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -309,7 +318,9 @@ func (app *Application) Shutdown(ctx context.Context) error {
 	ln := app.ln
 	app.mu.Unlock()
 	app.log.Info("junction: app stopping")
-	ln.Close() // stop accepting before anything else
+	if ln != nil {
+		ln.Close() // stop accepting before anything else
+	}
 	app.Emit(ctx, Stopping)
 	err := app.closeAll(ctx)
 	app.Emit(ctx, Stopped)

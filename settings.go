@@ -9,8 +9,10 @@ import "time"
 // defaults below.
 type Settings struct {
 	// Listen is the HTTP address; the embedded router's WebSocket
-	// endpoint is /ws on it. Default 127.0.0.1:8080.
-	Listen string `flag:"listen" json:"listen" yaml:"listen" help:"HTTP address; the embedded router serves WAMP at /ws on it"`
+	// endpoint is /ws on it. Default 127.0.0.1:8080. "" serves no HTTP:
+	// for a component-only app (a service joined to a remote router with
+	// Connect), or one whose embedded router only its own components use.
+	Listen string `flag:"listen" json:"listen" yaml:"listen" help:"HTTP address; the embedded router serves WAMP at /ws on it (\"\" for no HTTP)"`
 	// Connect, if set, is the URL of a remote router to join (ws://,
 	// wss://, tcp://, unix:) instead of embedding one. Default: embed.
 	Connect string `flag:"connect" json:"connect" yaml:"connect" help:"URL of a remote router to join instead of embedding one (ws://host:port/ws)"`

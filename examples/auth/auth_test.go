@@ -26,7 +26,7 @@ func TestAuth(t *testing.T) {
 	router := proctest.Start(t, filepath.Join(bin, "router"), "run", "--listen", routerAddr)
 	router.URL(t)
 	// Machines 2 and 3.
-	authsvc := proctest.Start(t, filepath.Join(bin, "authsvc"), "run", "--connect", ws, "--listen", "127.0.0.1:0")
+	authsvc := proctest.Start(t, filepath.Join(bin, "authsvc"), "run", "--connect", ws)
 	web := proctest.Start(t, filepath.Join(bin, "web"), "run", "--connect", ws, "--listen", "127.0.0.1:0")
 	authsvc.URL(t)
 	signinURL := web.URL(t) + "api/auth/"

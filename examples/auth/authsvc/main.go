@@ -2,7 +2,10 @@
 // and registers auth.signin, which checks a username and password and
 // returns the user, or fails with auth.error.invalid_credentials.
 //
-//	authsvc run --connect ws://ROUTER:8080/ws --listen 127.0.0.1:8081
+//	authsvc run --connect ws://ROUTER:8080/ws
+//
+// It serves no HTTP (its --listen defaults to ""): it is a component
+// only.
 package main
 
 import (
@@ -56,7 +59,7 @@ func signin(username, password string) (User, error) {
 func main() {
 	app := junction.New("auth", junction.WithSettings(func(s *junction.Settings) {
 		s.Connect = "ws://127.0.0.1:8080/ws"
-		s.Listen = "127.0.0.1:8081"
+		s.Listen = "" // no HTTP routes: no listener
 	}))
 	app.Register("signin", signin) // relative: "auth.signin"
 	app.Run()

@@ -42,8 +42,8 @@ func FreeAddr(t testing.TB) string {
 }
 
 // readyLine is what a Junction app logs at start once it serves, with
-// its HTTP URL.
-var readyLine = regexp.MustCompile(`msg="junction: app ready".* http=(http://\S+/)`)
+// its HTTP URL unless it serves no HTTP ("app ready (no HTTP)").
+var readyLine = regexp.MustCompile(`msg="junction: app ready[^"]*"(?:.* http=(http://\S+/))?`)
 
 // ReadyTimeout bounds the wait for a started app's ready line.
 const ReadyTimeout = 15 * time.Second
@@ -100,7 +100,7 @@ func Start(t testing.TB, bin string, args ...string) *Process {
 }
 
 // URL waits for the app's ready line and returns its HTTP URL,
-// "http://127.0.0.1:PORT/".
+// "http://127.0.0.1:PORT/", or "" for an app that serves no HTTP.
 func (p *Process) URL(t testing.TB) string {
 	t.Helper()
 	select {
