@@ -186,10 +186,10 @@ func (s *Session) invoke(c *conn, m *wamp.Invocation) {
 	inv.lastSeen = !progressive
 	s.mu.Unlock()
 	s.wg.Add(1)
-	go func() {
+	s.workers.run(func() {
 		defer s.wg.Done()
 		s.serve(c, reg, inv)
-	}()
+	})
 }
 
 // serve runs reg's handler for inv and answers the invocation.

@@ -34,6 +34,8 @@ type Session struct {
 	// read loops, the dispatcher and invocation handlers.
 	wg   sync.WaitGroup
 	done chan struct{}
+	// workers run the invocation handlers.
+	workers *workers
 
 	mu      sync.Mutex
 	conn    *conn         // current connection, nil while there is none
@@ -136,6 +138,7 @@ func newSession(cfg Config, dial dialFunc) *Session {
 		allRegs:    map[*Registration]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.workers = newWorkers(s.ctx.Done())
 	s.wg.Add(1)
 	go s.dispatch()
 	return s
