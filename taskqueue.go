@@ -98,6 +98,13 @@ func ResultTTL(d time.Duration) Option {
 	return queueOpt{name: "ResultTTL", queue: func(c *queue.QueueConfig) { c.ResultTTL = d }}
 }
 
+// DeadTTL makes dead and failed tasks expire d after their end instead
+// of staying until requeued or deleted (default: they stay). Option of
+// Queue.
+func DeadTTL(d time.Duration) Option {
+	return queueOpt{name: "DeadTTL", queue: func(c *queue.QueueConfig) { c.DeadTTL = d }}
+}
+
 // Delay makes an enqueued task run no sooner than d from now. Option of
 // Enqueue.
 func Delay(d time.Duration) Option {

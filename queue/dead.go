@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 )
@@ -39,7 +40,12 @@ func (q *Queue) putDead(ctx context.Context, d *deadRecord) error {
 	if err != nil {
 		return err
 	}
-	if _, err := q.dead.Put(ctx, d.ID, b); err != nil {
+	var opts []jetstream.PublishOpt
+	if q.cfg.DeadTTL > 0 {
+		opts = append(opts, jetstream.WithMsgTTL(q.cfg.DeadTTL))
+	}
+	m := &nats.Msg{Subject: kvSubject(q.deadName, d.ID), Data: b}
+	if _, err := q.e.js.PublishMsg(ctx, m, opts...); err != nil {
 		return fmt.Errorf("queue: write dead letter %s: %w", d.ID, err)
 	}
 	return nil

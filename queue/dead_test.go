@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestDeadLetters(t *testing.T) {
@@ -99,5 +100,36 @@ func TestRequeueInDedupWindow(t *testing.T) {
 	}
 	if r := waitResult(t, q, id); r.State != Done || string(r.Value) != "second" {
 		t.Fatalf("requeued result = %+v", r)
+	}
+}
+
+func TestDeadTTL(t *testing.T) {
+	e := testEngine(t, Config{})
+	q := testQueue(t, e, "deadttl", QueueConfig{MaxRetries: -1, DeadTTL: time.Second})
+	q.Handle("t", func(context.Context, *Task) ([]byte, error) { return nil, errors.New("always") })
+	start(t, q)
+	ctx := context.Background()
+	id := enqueue(t, q, "t", "x", nil)
+	if r := waitResult(t, q, id); r.State != Dead {
+		t.Fatalf("result = %+v", r)
+	}
+	if dead, err := q.Dead(ctx); err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters right after = %+v, %v", dead, err)
+	}
+	// Both the dead letter and the task's state expire after DeadTTL.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		dead, err := q.Dead(ctx)
+		_, serr := q.Status(ctx, id)
+		if err == nil && len(dead) == 0 && errors.Is(serr, ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after DeadTTL: dead letters %+v (%v), status error %v", dead, err, serr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := e.Queue("deadttl-bad", QueueConfig{DeadTTL: time.Millisecond}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("DeadTTL 1ms: %v", err)
 	}
 }

@@ -40,9 +40,13 @@ type QueueConfig struct {
 	// after at most Lease. At least 100ms. Default 30s.
 	Lease time.Duration `json:"lease,omitempty" yaml:"lease,omitempty"`
 	// ResultTTL is how long the state and result of a finished task are
-	// kept, counted from its end. Dead and failed tasks are kept until
-	// they are requeued or deleted. At least 1s. Default 24h.
+	// kept, counted from its end. At least 1s. Default 24h.
 	ResultTTL time.Duration `json:"result_ttl,omitempty" yaml:"result_ttl,omitempty"`
+	// DeadTTL, if set, is how long dead and failed tasks (their dead
+	// letter and their state) are kept, counted from their end, so that
+	// a task failing on every tick does not pile up for ever. At least
+	// 1s. Default 0: kept until requeued or deleted.
+	DeadTTL time.Duration `json:"dead_ttl,omitempty" yaml:"dead_ttl,omitempty"`
 	// DedupWindow is how long NATS remembers the ids of enqueued tasks,
 	// within which enqueueing the same EnqueueOptions.DedupID again
 	// yields the same task. Default 2m.
@@ -87,6 +91,8 @@ func (c QueueConfig) validate() error {
 		return bad("Lease %s: want >= 100ms", c.Lease)
 	case c.ResultTTL < time.Second:
 		return bad("ResultTTL %s: want >= 1s", c.ResultTTL)
+	case c.DeadTTL != 0 && c.DeadTTL < time.Second:
+		return bad("DeadTTL %s: want >= 1s, or 0 to keep dead letters", c.DeadTTL)
 	case c.DedupWindow < 0:
 		return bad("DedupWindow %s: want >= 0", c.DedupWindow)
 	}
@@ -152,6 +158,7 @@ type Queue struct {
 	state      jetstream.KeyValue
 	dead       jetstream.KeyValue
 	stateName  string // state's bucket name
+	deadName   string // dead's bucket name
 
 	mu       sync.Mutex // guards the fields below
 	handlers map[string]taskHandler
@@ -291,6 +298,7 @@ func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
 	if q.dead, err = bucket("dead", "dead letters"); err != nil {
 		return nil, err
 	}
+	q.deadName = q.streamName + "-dead"
 	return q, nil
 }
 

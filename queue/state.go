@@ -140,17 +140,20 @@ func (q *Queue) getRecord(ctx context.Context, id string) (*record, uint64, erro
 	return &rec, e.Revision(), nil
 }
 
-// putRecord writes the task's record, as its worker does. Finished tasks
-// get the ResultTTL, except dead letters, which stay until they are
-// requeued or deleted.
+// putRecord writes the task's record, as its worker does. Done tasks
+// get the ResultTTL; dead and failed ones the DeadTTL if set, else they
+// stay until they are requeued or deleted.
 func (q *Queue) putRecord(ctx context.Context, rec *record) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
 	var opts []jetstream.PublishOpt
-	if rec.State == Done {
+	switch {
+	case rec.State == Done:
 		opts = append(opts, jetstream.WithMsgTTL(q.cfg.ResultTTL))
+	case (rec.State == Dead || rec.State == Failed) && q.cfg.DeadTTL > 0:
+		opts = append(opts, jetstream.WithMsgTTL(q.cfg.DeadTTL))
 	}
 	m := &nats.Msg{Subject: kvSubject(q.stateName, rec.ID), Data: b}
 	_, err = q.e.js.PublishMsg(ctx, m, opts...)

@@ -75,7 +75,7 @@ func main() {
 	p := &poller{
 		app:    app,
 		cfg:    cfg,
-		queue:  app.Queue("fetch", junction.Workers(4), junction.MaxRetries(3)),
+		queue:  app.Queue("fetch", junction.Workers(4), junction.MaxRetries(3), junction.DeadTTL(24*time.Hour)),
 		http:   &http.Client{}, // each fetch's context bounds it
 		seen:   newSeenSet(maxSeenPerFeed),
 		recent: newRecent(maxRecent),
