@@ -72,38 +72,7 @@ func BenchmarkAuthorizeCall(b *testing.B) {
 				}
 			}
 			callee, caller := peers[0], peers[1]
-			callee.Send(&wamp.Register{Request: 1, Procedure: "bench.echo"})
-			if m, err := callee.Read(); err != nil {
-				b.Fatal(err)
-			} else if _, ok := m.(*wamp.Registered); !ok {
-				b.Fatalf("got %#v", m)
-			}
-			go func() {
-				for {
-					m, err := callee.Read()
-					if err != nil {
-						return
-					}
-					inv := m.(*wamp.Invocation)
-					callee.Send(&wamp.Yield{Request: inv.Request, Payload: inv.Payload})
-				}
-			}()
-			call := &wamp.Call{Request: 1, Procedure: "bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(1)}}}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				caller.Send(call)
-				m, err := caller.Read()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, ok := m.(*wamp.Result); !ok {
-					b.Fatalf("got %#v", m)
-				}
-			}
-			b.StopTimer()
-			callee.Close()
-			caller.Close()
+			benchEchoCalls(b, callee, caller)
 		})
 	}
 }

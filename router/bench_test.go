@@ -141,36 +141,47 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			callee.Send(&wamp.Register{Request: 1, Procedure: "bench.echo"})
-			if _, err := callee.Read(); err != nil {
-				b.Fatal(err)
-			}
-			go func() {
-				for {
-					m, err := callee.Read()
-					if err != nil {
-						return
-					}
-					inv := m.(*wamp.Invocation)
-					callee.Send(&wamp.Yield{Request: inv.Request, Payload: inv.Payload})
-				}
-			}()
-			call := &wamp.Call{Request: 1, Procedure: "bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(1)}}}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				caller.Send(call)
-				m, err := caller.Read()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, ok := m.(*wamp.Result); !ok {
-					b.Fatalf("got %#v", m)
-				}
-			}
-			b.StopTimer()
-			callee.Close()
-			caller.Close()
+			benchEchoCalls(b, callee, caller)
 		})
 	}
+}
+
+// benchEchoCalls registers bench.echo on callee, answering every
+// invocation with its arguments, then times b.N calls from caller, one at
+// a time; both peers have joined. It closes them at the end.
+func benchEchoCalls(b *testing.B, callee, caller transport.Peer) {
+	b.Helper()
+	callee.Send(&wamp.Register{Request: 1, Procedure: "bench.echo"})
+	if m, err := callee.Read(); err != nil {
+		b.Fatal(err)
+	} else if _, ok := m.(*wamp.Registered); !ok {
+		b.Fatalf("got %#v", m)
+	}
+	go func() {
+		for {
+			m, err := callee.Read()
+			if err != nil {
+				return
+			}
+			if inv, ok := m.(*wamp.Invocation); ok {
+				callee.Send(&wamp.Yield{Request: inv.Request, Payload: inv.Payload})
+			}
+		}
+	}()
+	call := &wamp.Call{Request: 1, Procedure: "bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(1)}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		caller.Send(call)
+		m, err := caller.Read()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := m.(*wamp.Result); !ok {
+			b.Fatalf("got %#v", m)
+		}
+	}
+	b.StopTimer()
+	callee.Close()
+	caller.Close()
 }

@@ -215,36 +215,7 @@ func BenchmarkCallRoundTripRawSocket(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			callee.Send(&wamp.Register{Request: 1, Procedure: "bench.echo"})
-			if _, err := callee.Read(); err != nil {
-				b.Fatal(err)
-			}
-			go func() {
-				for {
-					m, err := callee.Read()
-					if err != nil {
-						return
-					}
-					if inv, ok := m.(*wamp.Invocation); ok {
-						callee.Send(&wamp.Yield{Request: inv.Request, Payload: inv.Payload})
-					}
-				}
-			}()
-			call := &wamp.Call{Request: 1, Procedure: "bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(1)}}}
-			b.ReportAllocs()
-			for b.Loop() {
-				caller.Send(call)
-				m, err := caller.Read()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, ok := m.(*wamp.Result); !ok {
-					b.Fatalf("got %#v", m)
-				}
-			}
-			b.StopTimer()
-			callee.Close()
-			caller.Close()
+			benchEchoCalls(b, callee, caller)
 		})
 	}
 }
