@@ -119,15 +119,7 @@ func rsServer(t testing.TB, network string, cfg Config, serve func(Peer)) (addr 
 func rsEchoServer(t testing.TB, network string, cfg Config) (addr string, errs chan error) {
 	errs = make(chan error, 16)
 	addr = rsServer(t, network, cfg, func(p Peer) {
-		defer p.Close()
-		for {
-			m, err := p.Read()
-			if err != nil {
-				errs <- err
-				return
-			}
-			p.Send(m)
-		}
+		errs <- echoBack(p)
 	})
 	return addr, errs
 }
@@ -813,14 +805,7 @@ func ExampleServeRawSocket() {
 	go func() {
 		// A router passes its Attach; this server echoes.
 		served <- ServeRawSocket(ctx, l, Config{}, func(p Peer) {
-			defer p.Close()
-			for {
-				m, err := p.Read()
-				if err != nil {
-					return
-				}
-				p.Send(m)
-			}
+			echoBack(p)
 		})
 	}()
 
@@ -862,14 +847,7 @@ func BenchmarkRawSocketRoundTrip(b *testing.B) {
 				if err != nil {
 					return
 				}
-				defer p.Close()
-				for {
-					m, err := p.Read()
-					if err != nil {
-						return
-					}
-					p.Send(m)
-				}
+				echoBack(p)
 			}))
 			b.Cleanup(srv.Close)
 			return Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), Config{})

@@ -42,14 +42,7 @@ func TestDialTLS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- ServeRawSocket(ctx, l, Config{}, func(p Peer) {
-			defer p.Close()
-			for {
-				m, err := p.Read()
-				if err != nil {
-					return
-				}
-				p.Send(m)
-			}
+			echoBack(p)
 		})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -58,14 +51,7 @@ func TestDialTLS(t *testing.T) {
 		if err != nil {
 			return
 		}
-		defer p.Close()
-		for {
-			m, err := p.Read()
-			if err != nil {
-				return
-			}
-			p.Send(m)
-		}
+		echoBack(p)
 	}))
 	wss.TLS = server
 	wss.StartTLS()

@@ -31,15 +31,7 @@ func echoServer(t *testing.T, cfg Config) (url string, errs chan error) {
 			errs <- err
 			return
 		}
-		defer p.Close()
-		for {
-			m, err := p.Read()
-			if err != nil {
-				errs <- err
-				return
-			}
-			p.Send(m)
-		}
+		errs <- echoBack(p)
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http"), errs
@@ -335,5 +327,18 @@ func TestSlowlyArrivingMessageIsNotTimedOut(t *testing.T) {
 	echo := readFrame(t, conn, br)
 	if !bytes.Contains(echo.Payload, []byte(strings.Repeat("x", 4000))) {
 		t.Fatalf("echo of %d bytes does not hold the message", len(echo.Payload))
+	}
+}
+
+// echoBack sends every message p reads back to it, until Read fails; it
+// closes p and returns Read's error.
+func echoBack(p Peer) error {
+	defer p.Close()
+	for {
+		m, err := p.Read()
+		if err != nil {
+			return err
+		}
+		p.Send(m)
 	}
 }
