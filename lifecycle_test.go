@@ -140,6 +140,7 @@ func TestPanickingHandlersAreRecoveredCountedAndReturned(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return testutil.ToFloat64(app.metrics.panics.WithLabelValues("event")) == 1 })
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "event handler bug") })
 	// The app lives on.
 	res, err := s.Call(testCtx(t), "boom.explode", wamp.List{5}, nil, nil)
 	if err != nil {
@@ -158,10 +159,10 @@ func TestPanickingHandlersAreRecoveredCountedAndReturned(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 20s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -34,7 +34,10 @@ func TestQueueTasksThroughTheApp(t *testing.T) {
 	q.Task("explode", func(v video) error { panic("encoder crashed on " + v.Title) })
 	q.Task("fail", func() error { return errors.New("disk full") })
 	startApp(t, app)
-	ctx := testCtx(t)
+	// One budget for the whole sequence below, generous because a busy CI
+	// machine can take seconds per retry; it only bounds a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
 	id, err := q.Enqueue(ctx, "encode", video{Title: "cats", Secs: 30})
 	if err != nil {
@@ -49,14 +52,14 @@ func TestQueueTasksThroughTheApp(t *testing.T) {
 	}
 
 	// A payload that does not fit the handler fails at once, no retry.
-	id, _ = q.Enqueue(ctx, "encode", "not a video")
-	res, _ = q.Result(ctx, id)
+	id = mustEnqueue(t, q, ctx, "encode", "not a video")
+	res = mustResult(t, q, ctx, id)
 	if res.State != queue.Failed || res.Attempts != 1 || !strings.Contains(res.Error, "argument 0: want junction.video") {
 		t.Fatalf("bad payload result = %+v", res)
 	}
 	// A panic is an error: retried once, then dead, logged and counted.
-	id, _ = q.Enqueue(ctx, "explode", video{Title: "dogs"})
-	res, _ = q.Result(ctx, id)
+	id = mustEnqueue(t, q, ctx, "explode", video{Title: "dogs"})
+	res = mustResult(t, q, ctx, id)
 	if res.State != queue.Dead || res.Attempts != 2 || !strings.Contains(res.Error, "encoder crashed on dogs") {
 		t.Fatalf("panicking task result = %+v", res)
 	}
@@ -67,14 +70,14 @@ func TestQueueTasksThroughTheApp(t *testing.T) {
 		t.Fatal("task panic not logged")
 	}
 	// Per-enqueue options: no retry for this one.
-	id, _ = q.Enqueue(ctx, "fail", nil, MaxRetries(0))
-	res, _ = q.Result(ctx, id)
+	id = mustEnqueue(t, q, ctx, "fail", nil, MaxRetries(0))
+	res = mustResult(t, q, ctx, id)
 	if res.State != queue.Dead || res.Attempts != 1 || res.Error != "disk full" {
 		t.Fatalf("failing task result = %+v", res)
 	}
 	// Deduplication.
-	a, _ := q.Enqueue(ctx, "encode", video{Title: "x"}, DedupID("upload-7"))
-	b, _ := q.Enqueue(ctx, "encode", video{Title: "x"}, DedupID("upload-7"))
+	a := mustEnqueue(t, q, ctx, "encode", video{Title: "x"}, DedupID("upload-7"))
+	b := mustEnqueue(t, q, ctx, "encode", video{Title: "x"}, DedupID("upload-7"))
 	if a != b {
 		t.Fatalf("same DedupID gave two tasks %s and %s", a, b)
 	}
@@ -236,4 +239,22 @@ func TestMetricsEndpointServesAppAndRouterMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+}
+
+func mustEnqueue(t *testing.T, q *Queue, ctx context.Context, task string, payload any, opts ...Option) string {
+	t.Helper()
+	id, err := q.Enqueue(ctx, task, payload, opts...)
+	if err != nil {
+		t.Fatalf("Enqueue %s: %v", task, err)
+	}
+	return id
+}
+
+func mustResult(t *testing.T, q *Queue, ctx context.Context, id string) *TaskResult {
+	t.Helper()
+	res, err := q.Result(ctx, id)
+	if err != nil {
+		t.Fatalf("Result %s: %v", id, err)
+	}
+	return res
 }

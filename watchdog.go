@@ -74,9 +74,10 @@ func goroutineStack(id uint64) string {
 // recovered handles a handler's panic value r: it logs it with the stack,
 // counts it, and returns the error the handler's caller gets.
 func (app *Application) recovered(kind, name string, r any) error {
-	app.metrics.panics.WithLabelValues(kind).Inc()
+	// Logged before counted: whoever sees the count can find the line.
 	app.Logger().Error("junction: handler panicked", "kind", kind, "handler", name,
 		"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	app.metrics.panics.WithLabelValues(kind).Inc()
 	return wamp.NewError(uriRuntimeError, fmt.Sprintf("%s: handler panicked: %v", name, r))
 }
 
