@@ -13,6 +13,9 @@ type metrics struct {
 	received           [256]prometheus.Counter
 	slowConsumers      prometheus.Counter
 	protocolViolations prometheus.Counter
+	// invalidMessages counts requests refused for a bad value (invalid
+	// URI, invalid UTF-8, too deep) whose session went on.
+	invalidMessages prometheus.Counter
 	eventsDelivered    prometheus.Counter
 	retainedTopics     prometheus.Gauge
 	limitsExceeded     *prometheus.CounterVec
@@ -29,6 +32,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "junction_router_slow_consumers_total", Help: "Sessions disconnected because their outbound queue was full."}),
 		protocolViolations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_protocol_violations_total", Help: "Sessions aborted for breaking the WAMP protocol."}),
+		invalidMessages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "junction_router_invalid_messages_total", Help: "Requests refused for an invalid URI or value (invalid UTF-8, nested too deep); their sessions go on."}),
 		eventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_events_delivered_total", Help: "EVENT messages queued to subscribers."}),
 		retainedTopics: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -50,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.received[t] = received.WithLabelValues(wamp.Type(t).String())
 		}
 	}
-	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
+	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.invalidMessages, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
 		m.authorizationDenied)
 	return m
 }

@@ -89,10 +89,22 @@ func (s *session) loop() {
 func (s *session) readFailed(err error) bool {
 	var de *wamp.DecodeError
 	switch {
-	case errors.As(err, &de) && de.InvalidURI && de.Request != 0 && isRequest(de.Type):
-		// A well-formed request with a bad URI gets an ERROR, as the
-		// specification asks, and the session goes on.
-		s.send(&wamp.ErrorMessage{RequestType: de.Type, Request: de.Request, Error: wamp.URIInvalidURI,
+	case errors.As(err, &de) && (de.InvalidURI || de.InvalidArgument) && de.Request != 0 && isRequest(de.Type):
+		// A well-formed request with a bad URI or value (invalid UTF-8,
+		// nested too deep) gets an ERROR, as the specification asks for
+		// a bad URI, and the session goes on: refused at the door, the
+		// message never reaches a peer that could choke on it. A PUBLISH
+		// without acknowledge gets no answer, as the specification says.
+		s.router.metrics.invalidMessages.Inc()
+		if de.Unacknowledged {
+			s.router.log.Debug("router: message refused", "session", s.id, "realm", s.realm.name, "err", err)
+			return true
+		}
+		uri := wamp.URIInvalidURI
+		if de.InvalidArgument {
+			uri = wamp.URIInvalidArgument
+		}
+		s.send(&wamp.ErrorMessage{RequestType: de.Type, Request: de.Request, Error: uri,
 			Payload: wamp.Payload{Args: wamp.List{de.Error()}}})
 		return true
 	case errors.Is(err, wamp.ErrMalformed):

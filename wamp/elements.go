@@ -57,6 +57,7 @@ func Build(t Type, elems []any, n int, p Payload) (Message, error) {
 	m := b.build(p)
 	if b.err != nil {
 		b.err.Request = b.req
+		b.err.Unacknowledged = unacknowledged(t, elems)
 		return nil, b.err
 	}
 	return m, nil
@@ -105,6 +106,13 @@ func (b *builder) dict(i int, field string) Dict {
 	d, ok := v.(Dict)
 	if !ok {
 		b.fail(i, field, "want a dict, got %s", describe(v))
+	}
+	// An option or detail whose value is null (or undefined, as
+	// JavaScript encoders write what was never set) reads as absent.
+	for k, e := range d {
+		if e == nil {
+			delete(d, k)
+		}
 	}
 	return d
 }

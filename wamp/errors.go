@@ -119,6 +119,48 @@ type DecodeError struct {
 	// InvalidURI is set when the message is well formed except for a URI
 	// that breaks the specification's rules.
 	InvalidURI bool
+	// InvalidArgument is set when the message is well formed but a value
+	// it carries, in its arguments or options, cannot be accepted: invalid
+	// UTF-8, containers nested too deep, an unsupported extension type. A
+	// router answers the request with wamp.error.invalid_argument.
+	InvalidArgument bool
+	// Unacknowledged is set for a PUBLISH that did not ask for
+	// acknowledgement: the specification gives such a publisher no answer,
+	// so a router only logs and counts the fault.
+	Unacknowledged bool
+}
+
+// NewValueError returns the DecodeError of a message of type t whose
+// element index holds an unacceptable value (see InvalidArgument). elems
+// holds the elements decoded before it, from element 1 on, from which the
+// request ID and a PUBLISH's acknowledge option are read when present.
+func NewValueError(t Type, elems []any, index int, field, reason string) *DecodeError {
+	e := &DecodeError{Type: t, Index: index, Field: field, Reason: reason, InvalidArgument: true}
+	ri := 1
+	if t == TypeError {
+		ri = 2
+	}
+	if ri < index && ri-1 < len(elems) {
+		if id, ok := AsID(elems[ri-1]); ok {
+			e.Request = id
+		}
+	}
+	e.Unacknowledged = unacknowledged(t, elems)
+	return e
+}
+
+// unacknowledged reports whether elems are those of a PUBLISH without
+// acknowledge (element 2 is its options).
+func unacknowledged(t Type, elems []any) bool {
+	if t != TypePublish {
+		return false
+	}
+	if len(elems) < 2 {
+		return true
+	}
+	opts, _ := elems[1].(Dict)
+	ack, _ := opts["acknowledge"].(bool)
+	return !ack
 }
 
 func (e *DecodeError) Error() string {

@@ -3,6 +3,7 @@ package wamp
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // URI is a WAMP URI such as "com.example.topic". Components are separated by
@@ -20,7 +21,8 @@ const (
 )
 
 // Valid reports whether u follows the specification's URI rules: the loose
-// rules (components are non-empty and hold no whitespace, '.' or '#'), or,
+// rules (components are non-empty and hold no whitespace, '.' or '#'; and
+// as Junction adds, valid UTF-8 with no control character such as NUL), or,
 // when strict is set, the strict rules (components use only [0-9a-z_]).
 func (u URI) Valid(strict bool) bool {
 	return u.check(strict, false)
@@ -40,7 +42,7 @@ func (u URI) ValidPattern(strict bool, policy MatchPolicy) bool {
 
 func (u URI) check(strict, emptyOK bool) bool {
 	s := string(u)
-	if s == "" {
+	if s == "" || !utf8.ValidString(s) {
 		return false
 	}
 	for comp := range strings.SplitSeq(s, ".") {
@@ -55,7 +57,7 @@ func (u URI) check(strict, emptyOK bool) bool {
 				if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
 					return false
 				}
-			} else if r == '#' || unicode.IsSpace(r) {
+			} else if r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) {
 				return false
 			}
 		}

@@ -1,9 +1,15 @@
 package codec
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -17,14 +23,26 @@ func (cborCodec) Subprotocol() string { return "wamp.2.cbor" }
 func (cborCodec) Binary() bool        { return true }
 
 var (
+	// cborDec decodes and checks one element: valid UTF-8, containers
+	// (and tags) nested at most MaxDepth levels.
 	cborDec = mustDecMode(cbor.DecOptions{
 		DefaultMapType:   reflect.TypeOf(wamp.Dict(nil)),
-		MaxNestedLevels:  maxDepth,
+		MaxNestedLevels:  MaxDepth,
 		MaxArrayElements: 1 << 24,
 		MaxMapPairs:      1 << 24,
 		IndefLength:      cbor.IndefLengthAllowed,
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		UTF8:             cbor.UTF8RejectInvalid,
+	})
+	// cborSplit splits a message into its elements, leaving what
+	// cborDec checks to each element, so that a bad value in a request's
+	// arguments can be answered with an ERROR naming the request.
+	cborSplit = mustDecMode(cbor.DecOptions{
+		MaxNestedLevels:  4 * MaxDepth,
+		MaxArrayElements: 1 << 24,
+		MaxMapPairs:      1 << 24,
+		IndefLength:      cbor.IndefLengthAllowed,
+		UTF8:             cbor.UTF8DecodeInvalid,
 	})
 	cborEnc = mustEncMode(cbor.EncOptions{Sort: cbor.SortBytewiseLexical})
 )
@@ -47,7 +65,7 @@ func mustEncMode(o cbor.EncOptions) cbor.EncMode {
 
 func (c cborCodec) Decode(data []byte) (wamp.Message, error) {
 	var elems []cbor.RawMessage
-	if err := cborDec.Unmarshal(data, &elems); err != nil {
+	if err := cborSplit.Unmarshal(data, &elems); err != nil {
 		return nil, malformed(0, "not a CBOR array: %v", err)
 	}
 	return buildMessage("cbor", len(elems), cborFrame(elems))
@@ -55,8 +73,84 @@ func (c cborCodec) Decode(data []byte) (wamp.Message, error) {
 
 type cborFrame []cbor.RawMessage
 
-func (f cborFrame) value(i int) (any, error)  { return decodeCBORValue(f[i]) }
-func (f cborFrame) raw(i int) ([]byte, error) { return f[i], nil }
+func (f cborFrame) value(i int) (any, error) { return decodeCBORValue(f[i]) }
+
+func (f cborFrame) raw(i int) ([]byte, error) {
+	if err := cborDec.Wellformed(f[i]); err != nil {
+		return nil, cborValueError(err)
+	}
+	// Wellformed leaves text strings unchecked.
+	if _, ok := cborTextValid(f[i]); !ok {
+		return nil, errInvalidUTF8
+	}
+	return f[i], nil
+}
+
+// cborTextValid walks one well-formed CBOR item and reports whether all
+// its text strings are valid UTF-8, and the item's length.
+func cborTextValid(b []byte) (int, bool) {
+	major, info := b[0]>>5, b[0]&0x1f
+	if info == 31 { // indefinite length: items up to the break byte
+		i := 1
+		for b[i] != 0xff {
+			n, ok := cborTextValid(b[i:])
+			if !ok {
+				return 0, false
+			}
+			i += n
+		}
+		return i + 1, true
+	}
+	arg, i := uint64(info), 1
+	switch info {
+	case 24:
+		arg, i = uint64(b[1]), 2
+	case 25:
+		arg, i = uint64(binary.BigEndian.Uint16(b[1:])), 3
+	case 26:
+		arg, i = uint64(binary.BigEndian.Uint32(b[1:])), 5
+	case 27:
+		arg, i = binary.BigEndian.Uint64(b[1:]), 9
+	}
+	switch major {
+	case 2:
+		return i + int(arg), true
+	case 3:
+		end := i + int(arg)
+		return end, utf8.Valid(b[i:end])
+	case 4, 5:
+		items := arg
+		if major == 5 {
+			items *= 2
+		}
+		for range items {
+			n, ok := cborTextValid(b[i:])
+			if !ok {
+				return 0, false
+			}
+			i += n
+		}
+		return i, true
+	case 6:
+		n, ok := cborTextValid(b[i:])
+		return i + n, ok
+	}
+	return i, true // integers, simple values and floats: their head is all
+}
+
+// cborValueError tells the faults of a well-formed value (too deep,
+// invalid UTF-8) from the rest.
+func cborValueError(err error) error {
+	var deep *cbor.MaxNestedLevelError
+	var sem *cbor.SemanticError
+	switch {
+	case errors.As(err, &deep):
+		return errTooDeep
+	case errors.As(err, &sem) && strings.Contains(sem.Error(), "UTF-8"):
+		return errInvalidUTF8
+	}
+	return fmt.Errorf("%w: cbor: %v", wamp.ErrMalformed, err)
+}
 
 // CBOR major types 4 (array) and 5 (map) sit in the top three bits.
 func (f cborFrame) isList(b []byte) bool { return len(b) > 0 && b[0]>>5 == 4 }
@@ -69,16 +163,26 @@ func (cborCodec) DecodeValue(data []byte) (any, error) {
 func decodeCBORValue(data []byte) (any, error) {
 	var v any
 	if err := cborDec.Unmarshal(data, &v); err != nil {
-		return nil, fmt.Errorf("%w: cbor: %v", wamp.ErrMalformed, err)
+		return nil, cborValueError(err)
 	}
 	return normalizeCBOR(v)
 }
 
 // normalizeCBOR maps what the CBOR library produces onto the common value
-// types: unsigned integers become int64 when they fit, and tags and other
-// exotic values are refused.
+// types: undefined is nil, unsigned integers become int64 when they fit,
+// date-times (tags 0 and 1) RFC 3339 strings (see timestampString),
+// bignums (tags 2 and 3) integers when they fit in 64 bits; any other tag
+// gives its content. Other exotic values are refused.
 func normalizeCBOR(v any) (any, error) {
 	switch v := v.(type) {
+	case time.Time:
+		return timestampString(v), nil
+	case big.Int:
+		return normalizeBigInt(&v)
+	case *big.Int:
+		return normalizeBigInt(v)
+	case cbor.Tag:
+		return normalizeCBOR(v.Content)
 	case nil, bool, int64, string, float64:
 		return v, nil
 	case []byte:
@@ -147,6 +251,12 @@ func (e *cborEncoder) Dict(d wamp.Dict) {
 }
 
 func (e *cborEncoder) value(v any) {
+	if nestsDeeper(v, MaxDepth) {
+		if e.err == nil {
+			e.err = fmt.Errorf("%w: containers nested deeper than %d levels", ErrUnsupportedValue, maxDepth)
+		}
+		return
+	}
 	b, err := cborEnc.Marshal(v)
 	if err != nil {
 		if e.err == nil {
@@ -185,4 +295,40 @@ func (e *cborEncoder) Kwargs(p *wamp.Payload) {
 	default:
 		e.value(kwargs)
 	}
+}
+
+func normalizeBigInt(b *big.Int) (any, error) {
+	switch {
+	case b.IsInt64():
+		return b.Int64(), nil
+	case b.IsUint64():
+		return b.Uint64(), nil
+	}
+	return nil, badValue("CBOR bignum %s does not fit in 64 bits", b)
+}
+
+// nestsDeeper reports whether v's lists and dicts nest more than n levels
+// (the CBOR library has no bound of its own when encoding).
+func nestsDeeper(v any, n int) bool {
+	switch v := v.(type) {
+	case wamp.List:
+		if n == 0 {
+			return true
+		}
+		for _, e := range v {
+			if nestsDeeper(e, n-1) {
+				return true
+			}
+		}
+	case wamp.Dict:
+		if n == 0 {
+			return true
+		}
+		for _, e := range v {
+			if nestsDeeper(e, n-1) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -155,10 +155,6 @@ func elemError(t wamp.Type, i int, format string, args ...any) error {
 	return &wamp.DecodeError{Type: t, Index: i, Reason: fmt.Sprintf(format, args...)}
 }
 
-// maxDepth bounds the nesting of decoded values, so that hostile input
-// cannot exhaust the stack.
-const maxDepth = 512
-
 // decodeFrame is shared by the codecs: given the element count n and
 // accessors for the type code, generic elements and raw payload elements,
 // it builds the message. kinds reports whether raw payload elements are a
@@ -192,6 +188,9 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 	for i := 1; i < end; i++ {
 		v, err := fr.value(i)
 		if err != nil {
+			if isValueError(err) {
+				return nil, wamp.NewValueError(t, elems, i, "", err.Error())
+			}
 			return nil, elemError(t, i, "%v", err)
 		}
 		elems = append(elems, v)
@@ -200,6 +199,9 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 	if pi >= 0 && n > pi && n <= pi+2 {
 		raw := &wamp.RawPayload{Serializer: name}
 		if raw.Args, err = fr.raw(pi); err != nil {
+			if isValueError(err) {
+				return nil, wamp.NewValueError(t, elems, pi, "Args", err.Error())
+			}
 			return nil, elemError(t, pi, "Args: %v", err)
 		}
 		if !fr.isList(raw.Args) {
@@ -207,6 +209,9 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 		}
 		if n > pi+1 {
 			if raw.Kwargs, err = fr.raw(pi + 1); err != nil {
+				if isValueError(err) {
+					return nil, wamp.NewValueError(t, elems, pi+1, "Kwargs", err.Error())
+				}
 				return nil, elemError(t, pi+1, "Kwargs: %v", err)
 			}
 			if !fr.isDict(raw.Kwargs) {

@@ -1,7 +1,13 @@
 package codec
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/junction-run/junction/wamp"
 )
@@ -15,6 +21,9 @@ func fuzzDecode(f *testing.F, c Codec) {
 		if err != nil {
 			f.Fatal(err)
 		}
+		f.Add(data)
+	}
+	for _, data := range hostileSeeds()[c.Name()] {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -44,16 +53,77 @@ func fuzzDecode(f *testing.F, c Codec) {
 		if _, _, err := Values(p2); err != nil {
 			t.Fatalf("payload resolved before the round trip but not after: %v", err)
 		}
-		// A resolved payload must encode too (the cross-serializer path).
+		// A resolved payload must encode too (the cross-serializer path),
+		// into what a strict decoder of that serializer accepts.
 		for _, to := range All {
-			if to == JSON {
+			out, err := Encode(to, m)
+			if to == JSON && err != nil {
 				continue // NaN and Inf from binary codecs have no JSON form
 			}
-			if _, err := Encode(to, m); err != nil {
+			if err != nil {
 				t.Fatalf("%s cannot encode payload decoded by %s: %v", to.Name(), c.Name(), err)
+			}
+			if err := strictDecode(to, out); err != nil {
+				t.Fatalf("%s output of a message decoded by %s fails a strict decoder: %v\n%x", to.Name(), c.Name(), err, out)
 			}
 		}
 	})
+}
+
+// strictCBOR is a CBOR decoder as strict as peers' are: text must be
+// UTF-8, nesting is bounded.
+var strictCBOR = mustDecMode(cbor.DecOptions{UTF8: cbor.UTF8RejectInvalid, MaxNestedLevels: MaxDepth + 1})
+
+// strictDecode decodes data with another library than ours, as a peer
+// would, and checks every string is valid UTF-8.
+func strictDecode(c Codec, data []byte) error {
+	var v any
+	var err error
+	switch c {
+	case JSON:
+		if !utf8.Valid(data) {
+			return errInvalidUTF8
+		}
+		err = json.Unmarshal(data, &v)
+	case MsgPack:
+		d := msgpack.NewDecoder(bytes.NewReader(data))
+		v, err = d.DecodeInterface()
+	case CBOR:
+		err = strictCBOR.Unmarshal(data, &v)
+	}
+	if err != nil {
+		return err
+	}
+	if !validStrings(v) {
+		return errInvalidUTF8
+	}
+	return nil
+}
+
+func validStrings(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return utf8.ValidString(v)
+	case []any:
+		for _, e := range v {
+			if !validStrings(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) || !validStrings(e) {
+				return false
+			}
+		}
+	case map[any]any:
+		for k, e := range v {
+			if !validStrings(k) || !validStrings(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func FuzzDecodeJSON(f *testing.F)    { fuzzDecode(f, JSON) }

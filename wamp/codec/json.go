@@ -27,22 +27,23 @@ func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
 		err := json.Unmarshal(data, &v) // for the precise syntax error
 		return nil, malformed(0, "not a JSON array: %v", err)
 	}
-	elems, ok := splitJSONArray(bytes.Clone(data))
+	f, ok := splitJSONArray(bytes.Clone(data))
 	if !ok {
 		return nil, malformed(0, "not a JSON array")
 	}
-	return buildMessage("json", len(elems), jsonFrame(elems))
+	return buildMessage("json", len(f.elems), f)
 }
 
 // splitJSONArray returns the elements of a valid JSON array, as slices of
-// data, or false if data is not an array.
-func splitJSONArray(data []byte) ([][]byte, bool) {
+// data, with how deep each nests, or false if data is not an array.
+func splitJSONArray(data []byte) (jsonFrame, bool) {
 	data = bytes.TrimSpace(data)
 	if len(data) < 2 || data[0] != '[' {
-		return nil, false
+		return jsonFrame{}, false
 	}
 	elems := make([][]byte, 0, 8)
-	depth, start, inString := 0, -1, false
+	var depths []int
+	depth, deepest, start, inString := 0, 0, -1, false
 	for i := 1; i < len(data)-1; i++ {
 		c := data[i]
 		if inString {
@@ -61,12 +62,14 @@ func splitJSONArray(data []byte) ([][]byte, bool) {
 			inString = true
 		case '[', '{':
 			depth++
+			deepest = max(deepest, depth)
 		case ']', '}':
 			depth--
 		case ',':
 			if depth == 0 {
 				elems = append(elems, bytes.TrimSpace(data[start:i]))
-				start = -1
+				depths = append(depths, deepest)
+				start, deepest = -1, 0
 				continue
 			}
 		}
@@ -76,16 +79,46 @@ func splitJSONArray(data []byte) ([][]byte, bool) {
 	}
 	if start >= 0 {
 		elems = append(elems, bytes.TrimSpace(data[start:len(data)-1]))
+		depths = append(depths, deepest)
 	}
-	return elems, true
+	return jsonFrame{elems: elems, depths: depths}, true
 }
 
-type jsonFrame [][]byte
+// jsonFrame is a message's elements and how deep containers nest in each.
+type jsonFrame struct {
+	elems  [][]byte
+	depths []int
+}
 
-func (f jsonFrame) value(i int) (any, error)  { return decodeJSONValue(f[i]) }
-func (f jsonFrame) raw(i int) ([]byte, error) { return f[i], nil }
-func (f jsonFrame) isList(b []byte) bool      { return len(b) > 0 && b[0] == '[' }
-func (f jsonFrame) isDict(b []byte) bool      { return len(b) > 0 && b[0] == '{' }
+// check refuses an element nested deeper than MaxDepth or holding invalid
+// UTF-8 (encoding/json would quietly turn it into U+FFFD; passed through
+// raw, it would break every WebSocket peer that receives it as text).
+func (f jsonFrame) check(i int) error {
+	if f.depths[i] > MaxDepth {
+		return errTooDeep
+	}
+	if !utf8.Valid(f.elems[i]) {
+		return errInvalidUTF8
+	}
+	return nil
+}
+
+func (f jsonFrame) value(i int) (any, error) {
+	if err := f.check(i); err != nil {
+		return nil, err
+	}
+	return decodeJSONValue(f.elems[i])
+}
+
+func (f jsonFrame) raw(i int) ([]byte, error) {
+	if err := f.check(i); err != nil {
+		return nil, err
+	}
+	return f.elems[i], nil
+}
+
+func (f jsonFrame) isList(b []byte) bool { return len(b) > 0 && b[0] == '[' }
+func (f jsonFrame) isDict(b []byte) bool { return len(b) > 0 && b[0] == '{' }
 
 func (jsonCodec) DecodeValue(data []byte) (any, error) {
 	return decodeJSONValue(data)
@@ -262,8 +295,11 @@ func (e *jsonEncoder) value(v any) {
 }
 
 func appendJSONValue(b []byte, v any, depth int) ([]byte, error) {
-	if depth > maxDepth {
-		return b, fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
+	switch v.(type) {
+	case wamp.List, wamp.Dict:
+		if depth >= maxDepth {
+			return b, fmt.Errorf("%w: containers nested deeper than %d levels", ErrUnsupportedValue, maxDepth)
+		}
 	}
 	switch v := v.(type) {
 	case nil:

@@ -2,10 +2,13 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -24,6 +27,7 @@ type mpDecoder struct {
 	data []byte
 	r    bytes.Reader
 	d    *msgpack.Decoder
+	ext  bool // an extension value was read
 }
 
 // newMPDecoder returns a decoder reading data. Decoders are not pooled:
@@ -75,13 +79,31 @@ type mpFrame struct {
 func (f *mpFrame) value(int) (any, error) { return decodeMsgpackValue(f.md, 0, true) }
 
 // raw returns a copy of the next value's bytes, validated by walking it
-// without building it.
+// without building it. A value holding extension types (a JavaScript
+// undefined, a timestamp) is decoded and encoded again instead, so that
+// what is forwarded holds only the plain types every decoder reads.
 func (f *mpFrame) raw(int) ([]byte, error) {
 	start := f.md.offset()
+	f.md.ext = false
 	if _, err := decodeMsgpackValue(f.md, 0, false); err != nil {
 		return nil, err
 	}
-	return bytes.Clone(f.md.data[start:f.md.offset()]), nil
+	b := f.md.data[start:f.md.offset()]
+	if !f.md.ext {
+		return bytes.Clone(b), nil
+	}
+	v, err := decodeMsgpackValue(newMPDecoder(b), 0, true)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	enc.UseCompactInts(true)
+	if err := encodeMsgpackValue(enc, v, 0); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (f *mpFrame) isList(b []byte) bool {
@@ -109,9 +131,6 @@ func (msgpackCodec) DecodeValue(data []byte) (any, error) {
 // bytes left, so that a hostile length cannot make us allocate more than
 // the message could hold.
 func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("nested deeper than %d", maxDepth)
-	}
 	d := md.d
 	c, err := d.PeekCode()
 	if err != nil {
@@ -136,7 +155,7 @@ func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 	case c == msgpcode.Float || c == msgpcode.Double:
 		return d.DecodeFloat64()
 	case msgpcode.IsString(c), msgpcode.IsBin(c):
-		b, err := readMsgpackBytes(md, keep)
+		b, err := readMsgpackBytes(md, keep, msgpcode.IsString(c))
 		if err != nil || !keep {
 			return nil, err
 		}
@@ -144,7 +163,12 @@ func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 			return string(b), nil
 		}
 		return b, nil
+	case msgpcode.IsExt(c):
+		return decodeMsgpackExt(md, keep)
 	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		if depth >= MaxDepth {
+			return nil, errTooDeep
+		}
 		n, err := d.DecodeArrayLen()
 		if err != nil {
 			return nil, err
@@ -170,6 +194,9 @@ func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 		}
 		return l, nil
 	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		if depth >= MaxDepth {
+			return nil, errTooDeep
+		}
 		n, err := d.DecodeMapLen()
 		if err != nil {
 			return nil, err
@@ -189,7 +216,7 @@ func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 			if !msgpcode.IsString(kc) {
 				return nil, fmt.Errorf("map key is not a string")
 			}
-			kb, err := readMsgpackBytes(md, keep)
+			kb, err := readMsgpackBytes(md, keep, true)
 			if err != nil {
 				return nil, err
 			}
@@ -209,16 +236,23 @@ func decodeMsgpackValue(md *mpDecoder, depth int, keep bool) (any, error) {
 	return nil, fmt.Errorf("unsupported msgpack type code 0x%02x", c)
 }
 
-// readMsgpackBytes reads a str or bin value. The library would allocate
-// whatever length the header claims; checking it against the bytes left
-// first keeps a 5-byte hostile header from costing 4 GiB.
-func readMsgpackBytes(md *mpDecoder, keep bool) ([]byte, error) {
+// readMsgpackBytes reads a str or bin value; a str must be valid UTF-8.
+// The library would allocate whatever length the header claims; checking
+// it against the bytes left first keeps a 5-byte hostile header from
+// costing 4 GiB.
+func readMsgpackBytes(md *mpDecoder, keep, str bool) ([]byte, error) {
 	n, err := md.d.DecodeBytesLen()
 	if err != nil {
 		return nil, err
 	}
 	if n > md.r.Len() {
 		return nil, fmt.Errorf("string of %d bytes in %d bytes", n, md.r.Len())
+	}
+	if str {
+		off := md.offset()
+		if !utf8.Valid(md.data[off : off+n]) {
+			return nil, errInvalidUTF8
+		}
 	}
 	if !keep {
 		_, err := md.r.Seek(int64(n), io.SeekCurrent)
@@ -302,8 +336,11 @@ func (e *mpEncoder) Kwargs(p *wamp.Payload) {
 }
 
 func encodeMsgpackValue(enc *msgpack.Encoder, v any, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: nested deeper than %d", ErrUnsupportedValue, maxDepth)
+	switch v.(type) {
+	case wamp.List, wamp.Dict:
+		if depth >= maxDepth {
+			return fmt.Errorf("%w: containers nested deeper than %d levels", ErrUnsupportedValue, maxDepth)
+		}
 	}
 	switch v := v.(type) {
 	case nil:
@@ -343,4 +380,68 @@ func encodeMsgpackValue(enc *msgpack.Encoder, v any, depth int) error {
 		return fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
 	}
 	return nil
+}
+
+// Extension types that clients send.
+const (
+	// mpExtUndefined with one zero byte is JavaScript's undefined as
+	// msgpackr (wampy's encoder) writes it: 0xd4 0x00 0x00.
+	mpExtUndefined = 0
+	// mpExtTimestamp is the specification's timestamp extension.
+	mpExtTimestamp = -1
+)
+
+// decodeMsgpackExt reads an extension value: undefined becomes nil, a
+// timestamp an RFC 3339 string (see timestampString); any other type is
+// refused, naming it.
+func decodeMsgpackExt(md *mpDecoder, keep bool) (any, error) {
+	typ, n, err := md.d.DecodeExtHeader()
+	if err != nil {
+		return nil, err
+	}
+	if n > md.r.Len() {
+		return nil, fmt.Errorf("extension of %d bytes in %d bytes", n, md.r.Len())
+	}
+	off := md.offset()
+	b := md.data[off : off+n]
+	if _, err := md.r.Seek(int64(n), io.SeekCurrent); err != nil {
+		return nil, err
+	}
+	md.ext = true
+	switch {
+	case typ == mpExtUndefined && n == 1 && b[0] == 0:
+		return nil, nil
+	case typ == mpExtTimestamp:
+		t, ok := msgpackTimestamp(b)
+		if !ok {
+			return nil, badValue("MessagePack timestamp of %d bytes", n)
+		}
+		if !keep {
+			return nil, nil
+		}
+		return timestampString(t), nil
+	}
+	return nil, badValue("unsupported MessagePack extension type %d", typ)
+}
+
+// msgpackTimestamp decodes the three forms of the timestamp extension.
+func msgpackTimestamp(b []byte) (time.Time, bool) {
+	switch len(b) {
+	case 4:
+		return time.Unix(int64(binary.BigEndian.Uint32(b)), 0), true
+	case 8:
+		v := binary.BigEndian.Uint64(b)
+		nsec := int64(v >> 34)
+		if nsec > 999999999 {
+			return time.Time{}, false
+		}
+		return time.Unix(int64(v&(1<<34-1)), nsec), true
+	case 12:
+		nsec := int64(binary.BigEndian.Uint32(b))
+		if nsec > 999999999 {
+			return time.Time{}, false
+		}
+		return time.Unix(int64(binary.BigEndian.Uint64(b[4:])), nsec), true
+	}
+	return time.Time{}, false
 }
