@@ -347,7 +347,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		// call canceling; Autobahn|JS callees send progressive results
 		// without announcing it, and a callee that cannot be interrupted
 		// is simply never sent INTERRUPT.
-		progress:  opts.receiveProgress && callee.supports(calleeProgressiveCallResults),
+		progress:  opts.receiveProgress && callee.progressiveResults(),
 		streaming: opts.progress, timeout: opts.timeout,
 	}
 	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe || forceDisclose)

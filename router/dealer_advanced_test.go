@@ -110,6 +110,17 @@ func TestProgressiveResultsNeedBothSides(t *testing.T) {
 	}
 	able.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{"progress": true}})
 	caller.quiet()
+
+	// A callee announcing progressive results without call canceling (as
+	// Autobahn|JS 22 does) is treated as not supporting progressive
+	// results, as the specification says.
+	half := h.joinAs("json", "progressive_call_results")
+	half.register("com.example.half")
+	caller.call("com.example.half", wamp.Dict{"receive_progress": true})
+	inv = expect[*wamp.Invocation](half)
+	if _, ok := inv.Details["receive_progress"]; ok {
+		t.Fatalf("INVOCATION details %v offer progress to a callee without call canceling", inv.Details)
+	}
 }
 
 func TestCallTimeout(t *testing.T) {
