@@ -138,9 +138,12 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 	defer deadline.stop()
 	m, err := peer.Read()
 	if err != nil {
-		if errors.Is(err, wamp.ErrMalformed) {
+		switch {
+		case errors.Is(err, wamp.ErrMalformed):
 			r.metrics.protocolViolations.Inc()
 			peer.Send(abort(wamp.URIProtocolViolation, err.Error()))
+		case errors.Is(err, transport.ErrMessageTooBig):
+			r.limitExceeded(limitMaxMessageSize, "remote", peer.Info().RemoteAddr, "before", "WELCOME", "err", err)
 		}
 		return nil, false
 	}
@@ -178,6 +181,9 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 		rl.remove(s)
 		r.untrack(s)
 		return nil, false
+	}
+	if w, ok := peer.(transport.Welcomer); ok {
+		w.Welcomed() // the pre-WELCOME bound on message size is lifted
 	}
 	rl.metaEvent("wamp.session.on_join", s.details())
 	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "authid", s.authid, "authrole", s.authrole,

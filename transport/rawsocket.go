@@ -253,9 +253,9 @@ func (r *rsConn) readFrame() (wamp.Message, error) {
 		return nil, err
 	}
 	r.br.Discard(4)
-	if n > r.max {
+	if limit := min(r.max, r.readLimit); n > limit {
 		r.abort()
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, n, r.max)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, n, limit)
 	}
 	r.expect(n)
 	switch typ {
@@ -276,12 +276,8 @@ func (r *rsConn) readFrame() (wamp.Message, error) {
 		return m, err
 	}
 	bp := readBufPool.Get().(*[]byte)
-	buf := *bp
-	if cap(buf) < n {
-		buf = make([]byte, n)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r.br, buf); err != nil {
+	buf, err := readGrowing(r.br, *bp, n)
+	if err != nil {
 		readBufPool.Put(bp)
 		return nil, r.readFailed(err)
 	}

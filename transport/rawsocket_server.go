@@ -56,7 +56,9 @@ func AcceptRawSocket(conn net.Conn, cfg Config) (Peer, error) {
 		return nil, fmt.Errorf("%w: write reply: %w", ErrHandshake, err)
 	}
 	conn.SetDeadline(time.Time{})
-	return newRSConn(conn, c, cfg, limit, rsLimit(req[1]>>4)), nil
+	r := newRSConn(conn, c, cfg, limit, rsLimit(req[1]>>4))
+	r.preAuth()
+	return r, nil
 }
 
 // ServeRawSocket accepts RawSocket connections on l until ctx is done or

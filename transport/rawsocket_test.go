@@ -93,6 +93,7 @@ func rsServer(t testing.TB, network string, cfg Config, serve func(Peer)) (addr 
 			mu.Lock()
 			peers = append(peers, p)
 			mu.Unlock()
+			p.(Welcomer).Welcomed() // these tests play a router whose session is open
 			serve(p)
 		})
 	}()

@@ -27,6 +27,10 @@ type streamConn struct {
 	info  Info
 	fr    framer
 	ping  wamp.Message // queued to probe a silent peer
+	// readLimit bounds an incoming message: MaxHelloSize on a server
+	// connection until Welcomed, MaxMessageSize otherwise. Only the
+	// reading goroutine uses it.
+	readLimit int
 
 	q      *queue
 	done   chan struct{}
@@ -38,6 +42,41 @@ type streamConn struct {
 	// flushed is closed once the queue is closed and drained.
 	flushed   chan struct{}
 	flushOnce sync.Once
+}
+
+// preAuth holds incoming messages to MaxHelloSize until Welcomed: for
+// server connections.
+func (s *streamConn) preAuth() { s.readLimit = s.cfg.MaxHelloSize }
+
+// Welcomed lifts the bound on incoming messages to MaxMessageSize.
+func (s *streamConn) Welcomed() { s.readLimit = s.cfg.MaxMessageSize }
+
+// readGrowing reads exactly n bytes from r, into buf when it is large
+// enough, otherwise into a buffer grown as the bytes arrive instead of
+// sized on the peer's word: a frame header announcing 16 MiB followed by
+// nine bytes costs a small buffer, not 16 MiB.
+func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
+	const first = 64 << 10
+	if cap(buf) < n {
+		buf = make([]byte, 0, min(n, max(cap(buf), first)))
+	}
+	buf = buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(n, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // framer turns queued items into frames of one protocol.
@@ -64,6 +103,7 @@ func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Co
 	s.info = info
 	s.fr = fr
 	s.ping = ping
+	s.readLimit = cfg.MaxMessageSize
 	s.q = newQueue(cfg.OutboundQueue, false)
 	s.done = make(chan struct{})
 	s.flushed = make(chan struct{})

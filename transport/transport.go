@@ -33,6 +33,14 @@ type Peer interface {
 	Info() Info
 }
 
+// Welcomer is implemented by server-side peers that hold incoming
+// messages to Config.MaxHelloSize until the session is established.
+// Welcomed lifts the bound to MaxMessageSize; the router calls it once it
+// has sent WELCOME, from the goroutine that reads the peer.
+type Welcomer interface {
+	Welcomed()
+}
+
 // Info describes a connection, for session details and logs.
 type Info struct {
 	Transport  string // "websocket", "rawsocket" or "local"
@@ -80,6 +88,12 @@ func (s *Shared) Encoded(c codec.Codec) ([]byte, error) {
 // Config tunes connections. The zero value is valid: each field's default
 // is given in its comment.
 type Config struct {
+	// MaxHelloSize bounds an incoming message, in bytes, on a server
+	// connection until its session is welcomed (see Welcomer): HELLO and
+	// AUTHENTICATE are small, and an unauthenticated peer must not make
+	// the router hold, or parse, megabytes. Default 64 KiB; never above
+	// MaxMessageSize.
+	MaxHelloSize int `json:"max_hello_size" yaml:"max_hello_size"`
 	// MaxMessageSize bounds an incoming message, in bytes. Default 16 MiB.
 	// RawSocket announces and enforces the largest power of two not
 	// above it, between 512 B and 16 MiB, as its handshake requires.
@@ -111,6 +125,7 @@ type Config struct {
 // Defaults.
 const (
 	DefaultMaxMessageSize = 16 << 20
+	DefaultMaxHelloSize   = 64 << 10
 	DefaultOutboundQueue  = 16384
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
@@ -120,6 +135,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxMessageSize <= 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
 	}
+	if c.MaxHelloSize <= 0 {
+		c.MaxHelloSize = DefaultMaxHelloSize
+	}
+	c.MaxHelloSize = min(c.MaxHelloSize, c.MaxMessageSize)
 	if c.OutboundQueue <= 0 {
 		c.OutboundQueue = DefaultOutboundQueue
 	}

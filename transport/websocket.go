@@ -97,9 +97,9 @@ func (w *wsConn) readFrame() (wamp.Message, error) {
 		return nil, w.control(h)
 	}
 	size := int64(len(w.frag)) + h.Length
-	if size > int64(w.cfg.MaxMessageSize) {
+	if size > int64(w.readLimit) {
 		w.fail(ws.StatusMessageTooBig, "message too big")
-		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, size, w.cfg.MaxMessageSize)
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooBig, size, w.readLimit)
 	}
 	switch {
 	case h.OpCode == ws.OpContinuation && w.frag == nil,
@@ -113,10 +113,11 @@ func (w *wsConn) readFrame() (wamp.Message, error) {
 	if !h.Fin || w.frag != nil {
 		// Fragments are rare: assemble them in a buffer of their own.
 		start := len(w.frag)
-		w.frag = append(w.frag, make([]byte, h.Length)...)
-		if _, err := io.ReadFull(w.br, w.frag[start:]); err != nil {
+		chunk, err := readGrowing(w.br, nil, int(h.Length))
+		if err != nil {
 			return nil, w.readFailed(err)
 		}
+		w.frag = append(w.frag, chunk...)
 		if h.Masked {
 			ws.Cipher(w.frag[start:], h.Mask, 0)
 		}
@@ -148,12 +149,8 @@ func (w *wsConn) readFrame() (wamp.Message, error) {
 		return m, nil
 	}
 	bp := readBufPool.Get().(*[]byte)
-	buf := *bp
-	if int64(cap(buf)) < h.Length {
-		buf = make([]byte, h.Length)
-	}
-	buf = buf[:h.Length]
-	if _, err := io.ReadFull(w.br, buf); err != nil {
+	buf, err := readGrowing(w.br, *bp, int(h.Length))
+	if err != nil {
 		readBufPool.Put(bp)
 		return nil, w.readFailed(err)
 	}
@@ -197,14 +194,33 @@ func (w *wsConn) control(h ws.Header) error {
 	case ws.OpPing:
 		w.push(item{msg: &controlFrame{op: ws.OpPong, body: body}})
 	case ws.OpClose:
-		code, _ := ws.ParseCloseFrameData(body)
-		if code == 0 {
-			code = ws.StatusNormalClosure
+		code, reason := ws.ParseCloseFrameData(body)
+		switch {
+		case len(body) == 1 || len(body) >= 2 && !validCloseCode(code):
+			w.fail(ws.StatusProtocolError, "invalid close code")
+			return fmt.Errorf("%w: close frame with code %d", ErrProtocol, code)
+		case !utf8.ValidString(reason):
+			w.fail(ws.StatusInvalidFramePayloadData, "invalid UTF-8")
+			return fmt.Errorf("%w: close reason is not valid UTF-8", ErrProtocol)
 		}
 		w.Close()
 		return io.EOF
 	}
 	return nil
+}
+
+// validCloseCode reports whether a peer may send code in a close frame
+// (RFC 6455 section 7.4): the defined codes but 1004 (reserved) and 1005,
+// 1006 and 1015 (never sent), the IANA-registered 1012 to 1014, and the
+// ranges for libraries (3000-3999) and applications (4000-4999).
+func validCloseCode(code ws.StatusCode) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
 }
 
 // fail sends a close frame with code and reason, then closes.

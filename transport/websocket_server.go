@@ -41,7 +41,9 @@ func Upgrade(w http.ResponseWriter, r *http.Request, cfg Config) (Peer, error) {
 	}
 	// What net/http read ahead is handed over; its 4 KiB buffers are not
 	// kept.
-	return newWSConn(conn, rw.Reader, chosen, cfg, false), nil
+	peer := newWSConn(conn, rw.Reader, chosen, cfg, false)
+	peer.preAuth()
+	return peer, nil
 }
 
 func pick(codecs []codec.Codec, subprotocol string) codec.Codec {

@@ -135,6 +135,11 @@ func TestWebSocketProtocolErrors(t *testing.T) {
 		{"invalid utf-8", ws.MaskFrame(ws.NewTextFrame([]byte{0xff, 0xfe})), ws.StatusInvalidFramePayloadData, ErrProtocol},
 		{"too big", ws.MaskFrame(ws.NewTextFrame([]byte(`["` + strings.Repeat("x", 200) + `"]`))), ws.StatusMessageTooBig, ErrMessageTooBig},
 		{"orphan continuation", ws.MaskFrame(ws.NewFrame(ws.OpContinuation, true, []byte("x"))), ws.StatusProtocolError, ErrProtocol},
+		{"close code 999", ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(999, "bye"))), ws.StatusProtocolError, ErrProtocol},
+		{"close code 1005", ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(1005, ""))), ws.StatusProtocolError, ErrProtocol},
+		{"close code 2999", ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(2999, ""))), ws.StatusProtocolError, ErrProtocol},
+		{"one-byte close body", ws.MaskFrame(ws.NewCloseFrame([]byte{3})), ws.StatusProtocolError, ErrProtocol},
+		{"close reason not UTF-8", ws.MaskFrame(ws.NewCloseFrame(ws.NewCloseFrameBody(1000, "\xff"))), ws.StatusInvalidFramePayloadData, ErrProtocol},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, errs := echoServer(t, Config{MaxMessageSize: 100})
@@ -334,6 +339,9 @@ func TestSlowlyArrivingMessageIsNotTimedOut(t *testing.T) {
 // closes p and returns Read's error.
 func echoBack(p Peer) error {
 	defer p.Close()
+	if w, ok := p.(Welcomer); ok {
+		w.Welcomed() // as a router does once the session is open
+	}
 	for {
 		m, err := p.Read()
 		if err != nil {
