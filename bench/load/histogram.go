@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -86,10 +87,17 @@ type latency struct {
 	Samples uint64  `json:"samples"`
 	P50     float64 `json:"p50_ms"`
 	P99     float64 `json:"p99_ms"`
+	P999    float64 `json:"p999_ms"`
 	Max     float64 `json:"max_ms"`
 }
 
 func (h *histogram) latency() latency {
 	ms := func(ns int64) float64 { return float64(ns) / float64(time.Millisecond) }
-	return latency{Samples: h.n, P50: ms(h.quantile(0.50)), P99: ms(h.quantile(0.99)), Max: ms(h.max)}
+	return latency{Samples: h.n, P50: ms(h.quantile(0.50)), P99: ms(h.quantile(0.99)), P999: ms(h.quantile(0.999)), Max: ms(h.max)}
+}
+
+// String is the latency line of a report.
+func (l latency) String() string {
+	return fmt.Sprintf("p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%d samples)",
+		l.P50, l.P99, l.P999, l.Max, l.Samples)
 }

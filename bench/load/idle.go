@@ -13,17 +13,20 @@ import (
 
 // idleResult is the report of the idle mode.
 type idleResult struct {
-	Mode            string  `json:"mode"`
-	Serializer      string  `json:"serializer"`
-	Sessions        int     `json:"sessions"`
-	ConnectSeconds  float64 `json:"connect_seconds"`
-	RouterPID       int     `json:"router_pid,omitempty"`
-	RouterRSSBefore int64   `json:"router_rss_before"` // bytes, 0 without -pid
-	RouterRSSAfter  int64   `json:"router_rss_after"`
-	BytesPerSession int64   `json:"bytes_per_session"`
-	LoadRSS         int64   `json:"load_rss"` // this tool, with every session open
-	Disconnects     int     `json:"disconnects"`
-	FirstEnd        string  `json:"first_disconnect,omitempty"`
+	Mode            string   `json:"mode"`
+	Serializer      string   `json:"serializer"`
+	Sessions        int      `json:"sessions"`
+	ConnectSeconds  float64  `json:"connect_seconds"`
+	RouterPID       int      `json:"router_pid,omitempty"`
+	RouterRSSBefore int64    `json:"router_rss_before"` // bytes, 0 without -pid
+	RouterRSSAfter  int64    `json:"router_rss_after"`
+	BytesPerSession int64    `json:"bytes_per_session"`
+	RouterMaxFiles  int64    `json:"router_max_files,omitempty"` // soft RLIMIT_NOFILE, -1 unlimited
+	Spread          int      `json:"spread"`                     // destination addresses used
+	CPU             cpuUsage `json:"cpu"`                        // while opening the sessions
+	LoadRSS         int64    `json:"load_rss"`                   // this tool, with every session open
+	Disconnects     int      `json:"disconnects"`
+	FirstEnd        string   `json:"first_disconnect,omitempty"`
 }
 
 func (r *idleResult) failed() bool { return r.Disconnects > 0 }
@@ -35,10 +38,12 @@ func (r *idleResult) summary(w io.Writer) {
 		fmt.Fprintf(w, "  router RSS  %.1f MiB before, %.1f MiB after (pid %d)\n",
 			mib(r.RouterRSSBefore), mib(r.RouterRSSAfter), r.RouterPID)
 		fmt.Fprintf(w, "  per session %d bytes (%.1f KiB)\n", r.BytesPerSession, float64(r.BytesPerSession)/1024)
+		fmt.Fprintf(w, "  router fds  limit %d\n", r.RouterMaxFiles)
 	} else {
 		fmt.Fprintln(w, "  router RSS  not measured (no -pid)")
 	}
-	fmt.Fprintf(w, "  load RSS    %.1f MiB\n", mib(r.LoadRSS))
+	fmt.Fprintf(w, "  load RSS    %.1f MiB, sessions spread over %d address(es)\n", mib(r.LoadRSS), r.Spread)
+	r.CPU.summary(w)
 	fmt.Fprintf(w, "  disconnects %d", r.Disconnects)
 	if r.FirstEnd != "" {
 		fmt.Fprintf(w, " (first: %s)", r.FirstEnd)
@@ -49,12 +54,23 @@ func (r *idleResult) summary(w io.Writer) {
 // runIdle opens o.Sessions sessions that each subscribe to a topic of
 // their own and then do nothing, and measures the router's RSS growth.
 func runIdle(ctx context.Context, o *options) (*idleResult, error) {
-	res := &idleResult{Mode: "idle", Serializer: o.codec.Name(), RouterPID: o.PID}
+	res := &idleResult{Mode: "idle", Serializer: o.codec.Name(), RouterPID: o.PID, Spread: len(o.urls)}
 	var err error
 	if o.PID > 0 {
 		if res.RouterRSSBefore, err = rss(o.PID); err != nil {
 			return nil, err
 		}
+		if res.RouterMaxFiles, err = fileLimit(o.PID); err != nil {
+			return nil, err
+		}
+		if res.RouterMaxFiles >= 0 && res.RouterMaxFiles < int64(o.Sessions)+16 {
+			return nil, fmt.Errorf("the router (pid %d) may open %d files, fewer than %d sessions need: start it after ulimit -n %d",
+				o.PID, res.RouterMaxFiles, o.Sessions, o.Sessions+1000)
+		}
+	}
+	meter, err := startCPU(o.PID)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	peers, err := openAll(ctx, o, o.Sessions, func(i int) wamp.Message {
@@ -65,6 +81,10 @@ func runIdle(ctx context.Context, o *options) (*idleResult, error) {
 	}
 	res.Sessions = len(peers)
 	res.ConnectSeconds = time.Since(start).Seconds()
+	if res.CPU, err = meter.stop("session", int64(res.Sessions)); err != nil {
+		closeAll(peers)
+		return nil, err
+	}
 
 	// A reader per session answers the router's pings and notices a
 	// connection that ends.

@@ -99,6 +99,7 @@ func TestRPC(t *testing.T) {
 			// once the router has read the closes.
 			url := startRouter(t)
 			o := testOptions(t, url, "-mode", "rpc", "-serializer", ser, "-callees", "2", "-callers", "3", "-inflight", "4")
+			o.PID = os.Getpid() // the router runs in this process
 			res, err := runRPC(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
@@ -111,6 +112,9 @@ func TestRPC(t *testing.T) {
 				t.Errorf("calls %d, results %d, invocations %d, latency samples %d: want all equal",
 					res.Calls, res.Results, res.Invocations, res.Latency.Samples)
 			}
+			if c := res.CPU; !c.RouterMeasured || c.Op != "call" || c.Ops != res.Results || c.RouterSeconds < 0 || c.LoadSeconds <= 0 || c.WallSeconds <= 0 {
+				t.Errorf("CPU %+v: want the router measured and %d calls", c, res.Results)
+			}
 		})
 	}
 }
@@ -119,7 +123,7 @@ func TestRPCCountsErrors(t *testing.T) {
 	url := startRouter(t)
 	o := testOptions(t, url, "-mode", "rpc", "-callers", "1", "-inflight", "2")
 	// Take the callee's procedure first: the run cannot start.
-	p, err := open(context.Background(), o, &wamp.Register{Request: 1, Procedure: procedure(0)})
+	p, err := open(context.Background(), o, o.URL, &wamp.Register{Request: 1, Procedure: procedure(0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,11 +213,14 @@ func TestHistogram(t *testing.T) {
 	for _, c := range []struct {
 		q    float64
 		want time.Duration
-	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}} {
+	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}, {0.999, 999 * time.Microsecond}} {
 		got := time.Duration(h.quantile(c.q))
 		if d := got - c.want; d < -c.want/25 || d > c.want/25 {
 			t.Errorf("quantile(%v) = %v, want %v ± 4%%", c.q, got, c.want)
 		}
+	}
+	if l := h.latency(); l.P999 < l.P99 || l.Max != 1 || l.Samples != 1000 {
+		t.Errorf("latency %+v: want p99.9 >= p99, max 1 ms, 1000 samples", l)
 	}
 	if h.max != int64(time.Millisecond) || h.n != 1000 {
 		t.Errorf("max %d, n %d", h.max, h.n)

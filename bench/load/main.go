@@ -9,6 +9,9 @@
 //	go run ./bench/load -mode rpc -callers 8 -inflight 16 -duration 10s
 //	go run ./bench/load -mode idle -sessions 1000 -pid $(pgrep -n junction)
 //
+// With -pid it also reads the router's CPU time from /proc/PID/stat and
+// reports it per operation beside its own.
+//
 // See bench/README.md for what each mode measures. The tool stops by
 // itself: every phase is bounded in time and count. It exits 1 when a
 // connection fails to open or ends early, 2 on bad flags.
@@ -66,7 +69,12 @@ type options struct {
 	// REGISTER).
 	DialTimeout time.Duration
 
+	// Spread is how many consecutive IPv4 addresses, from the URL's
+	// host on, sessions are spread over (see spreadURLs).
+	Spread int
+
 	codec codec.Codec
+	urls  []string // the URL, or Spread of them
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -89,9 +97,10 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.Inflight, "inflight", 16, "rpc: calls each caller keeps in flight")
 
 	fs.IntVar(&o.Sessions, "sessions", 1000, "idle: sessions to open")
-	fs.IntVar(&o.PID, "pid", 0, "idle: router process ID whose VmRSS to read (0: do not measure the router)")
+	fs.IntVar(&o.PID, "pid", 0, "router process ID whose CPU time (every mode), VmRSS and open-file limit (idle) to read (0: do not measure the router)")
 	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "idle: wait after connecting before reading RSS")
 
+	fs.IntVar(&o.Spread, "spread", 1, "spread sessions round robin over this many consecutive IPv4 addresses from the -url host on (127.0.0.1, 127.0.0.2, ...); the router must listen on all of them, e.g. on 0.0.0.0")
 	fs.IntVar(&o.DialConcurrency, "dial-concurrency", 64, "connections opened at once")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", 10*time.Second, "bound on opening one session")
 }
@@ -103,6 +112,12 @@ func (o *options) validate() error {
 		return err
 	}
 	o.codec = c
+	if o.Spread < 1 || o.Spread > 250 {
+		return errors.New("-spread must be in [1, 250]")
+	}
+	if o.urls, err = spreadURLs(o.URL, o.Spread); err != nil {
+		return err
+	}
 	switch {
 	case o.Duration <= 0 || o.Duration > maxDuration:
 		return fmt.Errorf("-duration must be in (0, %s]", maxDuration)
@@ -128,6 +143,17 @@ func (o *options) validate() error {
 		return fmt.Errorf("unknown -mode %q: want pubsub, rpc or idle", o.Mode)
 	}
 	return nil
+}
+
+// sessionCount is how many connections the mode opens.
+func (o *options) sessionCount() int {
+	switch o.Mode {
+	case "pubsub":
+		return o.Subs + o.Pubs
+	case "rpc":
+		return o.Callees + o.Callers
+	}
+	return o.Sessions
 }
 
 // result is what every mode reports.
@@ -174,6 +200,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := o.validate(); err != nil {
 		fmt.Fprintf(stderr, "load: %v\n", err)
 		return 2
+	}
+	if err := raiseFileLimit(o.sessionCount() + 64); err != nil {
+		fmt.Fprintf(stderr, "load: %v\n", err)
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -31,6 +31,7 @@ type pubsubResult struct {
 	PublishedRate float64        `json:"published_per_s"`
 	DeliveredRate float64        `json:"delivered_per_s"`
 	Latency       latency        `json:"latency"`
+	CPU           cpuUsage       `json:"cpu"` // from the first PUBLISH to the end of the drain
 	Disconnects   int            `json:"disconnects"`
 	Errors        map[string]int `json:"errors,omitempty"`
 	FirstEnd      string         `json:"first_disconnect,omitempty"`
@@ -44,8 +45,8 @@ func (r *pubsubResult) summary(w io.Writer) {
 	fmt.Fprintf(w, "  published   %d (%.0f/s), acknowledged %d\n", r.Published, r.PublishedRate, r.Acked)
 	fmt.Fprintf(w, "  delivered   %d of %d expected (%.0f events/s)\n", r.Delivered, r.Expected, r.DeliveredRate)
 	fmt.Fprintf(w, "  lost        %d\n", r.Lost)
-	fmt.Fprintf(w, "  latency     p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d samples)\n",
-		r.Latency.P50, r.Latency.P99, r.Latency.Max, r.Latency.Samples)
+	fmt.Fprintf(w, "  latency     %s\n", r.Latency)
+	r.CPU.summary(w)
 	fmt.Fprintf(w, "  disconnects %d", r.Disconnects)
 	if r.FirstEnd != "" {
 		fmt.Fprintf(w, " (first: %s)", r.FirstEnd)
@@ -127,6 +128,12 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 		}()
 	}
 
+	meter, err := startCPU(o.PID)
+	if err != nil {
+		closeAll(subPeers)
+		closeAll(pubPeers)
+		return nil, err
+	}
 	start := time.Now()
 	deadline := start.Add(o.Duration)
 	var writers sync.WaitGroup
@@ -147,6 +154,7 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	drained := time.Now()
+	cpu, cpuErr := meter.stop("event", r.delivered())
 
 	r.ending.Store(true)
 	closeAll(subPeers)
@@ -194,6 +202,10 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 	res.PublishedRate = float64(res.Published) / res.Seconds
 	res.DeliveredRate = float64(res.Delivered) / drained.Sub(start).Seconds()
 	res.Latency = hist.latency()
+	res.CPU = cpu
+	if cpuErr != nil {
+		return nil, cpuErr
+	}
 	return res, nil
 }
 

@@ -28,6 +28,7 @@ type rpcResult struct {
 	Invocations int64            `json:"invocations"`
 	CallRate    float64          `json:"calls_per_s"` // results per second
 	Latency     latency          `json:"latency"`
+	CPU         cpuUsage         `json:"cpu"` // from the first CALL to the last result
 	Errors      map[string]int64 `json:"errors,omitempty"`
 	Disconnects int              `json:"disconnects"`
 	FirstEnd    string           `json:"first_disconnect,omitempty"`
@@ -40,7 +41,8 @@ func (r *rpcResult) summary(w io.Writer) {
 		r.Callers, r.Inflight, r.Callees, r.Serializer, r.Seconds)
 	fmt.Fprintf(w, "  calls       %d sent, %d results (%.0f calls/s), %d invocations\n",
 		r.Calls, r.Results, r.CallRate, r.Invocations)
-	fmt.Fprintf(w, "  latency     p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.Latency.P50, r.Latency.P99, r.Latency.Max)
+	fmt.Fprintf(w, "  latency     %s\n", r.Latency)
+	r.CPU.summary(w)
 	fmt.Fprintf(w, "  errors      %d, unanswered %d\n", r.ErrorCount, r.Unanswered)
 	uris := make([]string, 0, len(r.Errors))
 	for uri := range r.Errors {
@@ -106,6 +108,12 @@ func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
 		}()
 	}
 
+	meter, err := startCPU(o.PID)
+	if err != nil {
+		closeAll(callerPeers)
+		closeAll(calleePeers)
+		return nil, err
+	}
 	start := time.Now()
 	deadline := start.Add(o.Duration)
 	var callerWG sync.WaitGroup
@@ -125,6 +133,11 @@ func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
 	defer stop()
 	waitGroup(&callerWG, o.Duration+o.Drain)
 	end := time.Now()
+	var results int64
+	for _, c := range callers {
+		results += c.results
+	}
+	cpu, cpuErr := meter.stop("call", results)
 	ending.Store(true)
 	closeAll(callerPeers)
 	closeAll(calleePeers)
@@ -163,6 +176,10 @@ func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
 	}
 	res.CallRate = float64(res.Results) / res.Seconds
 	res.Latency = hist.latency()
+	res.CPU = cpu
+	if cpuErr != nil {
+		return nil, cpuErr
+	}
 	return res, nil
 }
 

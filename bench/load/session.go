@@ -20,14 +20,14 @@ var roles = wamp.Dict{"roles": wamp.Dict{
 	"caller": wamp.Dict{}, "callee": wamp.Dict{},
 }, "agent": "junction-bench-load"}
 
-// open dials the router, joins o.Realm and, if setup is not nil, sends it
+// open dials the router at url, joins o.Realm and, if setup is not nil, sends it
 // (a SUBSCRIBE or REGISTER) and waits for its acknowledgement, all within
 // o.DialTimeout. The returned peer has no reader yet: the caller starts
 // one.
-func open(ctx context.Context, o *options, setup wamp.Message) (transport.Peer, error) {
+func open(ctx context.Context, o *options, url string, setup wamp.Message) (transport.Peer, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
-	p, err := transport.Dial(ctx, o.URL, transport.Config{
+	p, err := transport.Dial(ctx, url, transport.Config{
 		Serializers: []codec.Codec{o.codec},
 		// The router pings; pinging back would only add traffic.
 		PingInterval: -1,
@@ -85,7 +85,7 @@ func describeRefusal(m wamp.Message) string {
 // openAll opens n sessions, at most o.DialConcurrency at a time; setup(i)
 // gives the i-th session's SUBSCRIBE or REGISTER (or nil). If any fails,
 // the others are closed and the first error is returned with the count of
-// failures.
+// failures. Session i dials the i-th of the -spread URLs, round robin.
 func openAll(ctx context.Context, o *options, n int, setup func(i int) wamp.Message) ([]transport.Peer, error) {
 	peers := make([]transport.Peer, n)
 	errs := make([]error, n)
@@ -100,7 +100,7 @@ func openAll(ctx context.Context, o *options, n int, setup func(i int) wamp.Mess
 				if setup != nil {
 					m = setup(i)
 				}
-				peers[i], errs[i] = open(ctx, o, m)
+				peers[i], errs[i] = open(ctx, o, o.urls[i%len(o.urls)], m)
 			}
 		}()
 	}
