@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
@@ -31,6 +32,7 @@ type nodeConfig struct {
 	Limits         router.Limits         `yaml:"limits"`
 	EventHistory   []router.EventHistory `yaml:"event_history"`
 	Transport      transport.Config      `yaml:"transport"`
+	Connections    connlimit.Config      `yaml:"connections"`
 	StrictURIs     bool                  `yaml:"strict_uris"`
 	GoodbyeTimeout time.Duration         `yaml:"goodbye_timeout"`
 	Log            logConfig             `yaml:"log"`

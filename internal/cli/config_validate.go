@@ -66,6 +66,9 @@ func (cf *configFile) validate() ([]listenerSpec, error) {
 			return nil, ce
 		}
 	}
+	if err := c.Connections.Validate(); err != nil {
+		return nil, cf.at(err, "connections")
+	}
 	if err := checkRouter(router.Config{Limits: c.Limits}); err != nil {
 		return nil, cf.keyed(err, router.ErrInvalidLimits, limitKeys, "limits")
 	}

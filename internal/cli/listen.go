@@ -7,6 +7,7 @@ import (
 	"net"
 	"path/filepath"
 
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 )
 
@@ -30,8 +31,10 @@ type openListener struct {
 }
 
 // openListeners opens every listener, or none: on an error the ones
-// already open are closed. Each listener gets its router.Listener name.
-func openListeners(specs []listenerSpec) ([]openListener, error) {
+// already open are closed. Each listener gets its router.Listener name,
+// and counts its connections in lim (below TLS, so that a refusal costs
+// no handshake).
+func openListeners(specs []listenerSpec, lim *connlimit.Limiter) ([]openListener, error) {
 	var opened []openListener
 	fail := func(err error) ([]openListener, error) {
 		for _, o := range opened {
@@ -50,13 +53,20 @@ func openListeners(specs []listenerSpec) ([]openListener, error) {
 		if err != nil {
 			return fail(fmt.Errorf("listen %s %s (%s): %w", spec.kind, spec.address, spec.where, err))
 		}
-		o := openListener{spec: spec, ln: ln}
+		refusal := connlimit.RefuseHTTP
+		switch {
+		case spec.certs != nil:
+			refusal = connlimit.RefuseSilently
+		case spec.kind == listenRawSocket:
+			refusal = connlimit.RefuseRawSocket
+		}
+		o := openListener{spec: spec, ln: lim.Wrap(ln, refusal)}
 		if spec.certs != nil {
 			var protos []string
 			if spec.kind == listenWebSocket {
 				protos = []string{"http/1.1"}
 			}
-			o.ln = tls.NewListener(ln, spec.certs.serverConfig(protos...))
+			o.ln = tls.NewListener(o.ln, spec.certs.serverConfig(protos...))
 		}
 		o.spec.listener.Name = o.url()
 		opened = append(opened, o)

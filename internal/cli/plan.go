@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 )
 
@@ -15,6 +16,7 @@ type plan struct {
 	cfg       router.Config
 	listeners []listenerSpec
 	logs      logFlags
+	conns     connlimit.Config
 }
 
 // plan checks the flags and the configuration file and merges them.
@@ -51,6 +53,7 @@ func (f *routerFlags) plan() (*plan, error) {
 			EventHistory:   c.EventHistory,
 			Transport:      c.Transport,
 		}
+		p.conns = c.Connections
 		if c.Log.Level != "" && !f.set["log-level"] {
 			p.logs.level = c.Log.Level
 		}
@@ -102,6 +105,18 @@ func (f *routerFlags) plan() (*plan, error) {
 	}
 	if f.queue != 0 {
 		p.cfg.Transport.OutboundQueue = f.queue
+	}
+	if f.set["max-connections"] {
+		p.conns.MaxConnections = f.maxConns
+	}
+	if f.set["max-connections-per-ip"] {
+		p.conns.MaxConnectionsPerIP = f.maxConnsPerIP
+	}
+	if f.set["idle-timeout"] {
+		p.conns.IdleTimeout = f.idleTimeout
+	}
+	if err := p.conns.Validate(); err != nil {
+		return nil, usageError{err}
 	}
 	return p, nil
 }

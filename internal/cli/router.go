@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
@@ -30,6 +31,8 @@ type server struct {
 	ln        net.Listener
 	listeners []openListener
 	https     []*http.Server
+	// idleTimeout closes HTTP keep-alive connections left idle.
+	idleTimeout time.Duration
 	// certs are the TLS listeners' certificates, reloaded on SIGHUP.
 	certs []*certStore
 
@@ -47,6 +50,9 @@ type routerFlags struct {
 	history    historyFlag
 	maxMessage int
 	queue      int
+	// connection limits (connlimit.Config)
+	maxConns, maxConnsPerIP int
+	idleTimeout             time.Duration
 	logs       logFlags
 	// set holds the flags given on the command line, which override the
 	// configuration file.
@@ -61,6 +67,9 @@ func (f *routerFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.history, "event-history", "keep the last LIMIT events of [prefix:|wildcard:]TOPIC=LIMIT for wamp.subscription.get_events (repeatable)")
 	fs.IntVar(&f.maxMessage, "max-message-size", 0, "largest incoming message, in bytes (default 16 MiB)")
 	fs.IntVar(&f.queue, "outbound-queue", 0, "messages queued for a slow peer before it is disconnected (default 16384)")
+	fs.IntVar(&f.maxConns, "max-connections", connlimit.DefaultMaxConnections, "connections open at once on all listeners; over it a connection is refused (-1: no limit)")
+	fs.IntVar(&f.maxConnsPerIP, "max-connections-per-ip", connlimit.DefaultMaxConnectionsPerIP, "connections open at once from one IP address (IPv6: one /64) (-1: no limit)")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", connlimit.DefaultIdleTimeout, "close an HTTP keep-alive connection idle for this long")
 	f.logs.register(fs)
 }
 
@@ -88,12 +97,13 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	opened, err := openListeners(p.listeners)
+	lim := connlimit.New(p.conns, rt.Metrics(), log)
+	opened, err := openListeners(p.listeners, lim)
 	if err != nil {
 		rt.Stop(context.Background())
 		return nil, err
 	}
-	s := &server{router: rt, log: log, listeners: opened}
+	s := &server{router: rt, log: log, listeners: opened, idleTimeout: lim.Config().IdleTimeout}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopRawSockets = cancel
 	for _, o := range opened {
@@ -136,6 +146,7 @@ func (s *server) serveHTTP(o openListener) {
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.https = append(s.https, srv)
