@@ -16,9 +16,9 @@ type metrics struct {
 	// invalidMessages counts requests refused for a bad value (invalid
 	// URI, invalid UTF-8, too deep) whose session went on.
 	invalidMessages prometheus.Counter
-	eventsDelivered    prometheus.Counter
-	retainedTopics     prometheus.Gauge
-	limitsExceeded     *prometheus.CounterVec
+	eventsDelivered prometheus.Counter
+	retainedTopics  prometheus.Gauge
+	limitsExceeded  *prometheus.CounterVec
 	// authorizationDenied counts the actions refused to sessions of
 	// configured realms, by action.
 	authorizationDenied *prometheus.CounterVec

@@ -53,7 +53,7 @@ type routerFlags struct {
 	// connection limits (connlimit.Config)
 	maxConns, maxConnsPerIP int
 	idleTimeout             time.Duration
-	logs       logFlags
+	logs                    logFlags
 	// set holds the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
