@@ -14,6 +14,7 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/cron"
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
@@ -57,10 +58,11 @@ type Application struct {
 	sess       *client.Session // the app's own WAMP session
 	srv        *http.Server
 	ln         net.Listener
-	stopped    chan struct{}  // closed when Shutdown has finished
-	connected  atomic.Bool    // joined to the router right now
-	handlers   sync.WaitGroup // running WAMP handlers, waited for by Shutdown
-	background sync.WaitGroup // the app's own goroutines
+	connLimit  *connlimit.Limiter // counts ln's connections
+	stopped    chan struct{}      // closed when Shutdown has finished
+	connected  atomic.Bool        // joined to the router right now
+	handlers   sync.WaitGroup     // running WAMP handlers, waited for by Shutdown
+	background sync.WaitGroup     // the app's own goroutines
 	connEvents connectionEvents
 	// runCtx carries the app and ends when the app stops: the context of
 	// HTTP requests and of the Ready and connection hooks.

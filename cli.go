@@ -384,6 +384,14 @@ func checkBuiltin(name, v string) error {
 		if d, err := time.ParseDuration(v); err == nil && d < 0 {
 			return errors.New("want a duration of 0 or more")
 		}
+	case "idle-timeout":
+		if d, err := time.ParseDuration(v); err == nil && d <= 0 {
+			return errors.New("want a duration above 0")
+		}
+	case "max-connections", "max-connections-per-ip":
+		if n, err := strconv.Atoi(v); err == nil && (n == 0 || n < -1) {
+			return errors.New("want a count above 0, or -1 for no limit")
+		}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/junction-run/junction/internal/connlimit"
 )
 
 // cliResult is what one run of the command line did.
@@ -184,6 +186,8 @@ data-dir: /var/lib/shop
 log-format: json
 shutdown-timeout: 30s
 slow-handler: 1s
+max-connections-per-ip: 50
+idle-timeout: 2m
 max-items: 7
 money: USD
 tags: [a, b]
@@ -199,7 +203,7 @@ verbose: yes-no-maybe
 	jsonFile := `{
   "listen": "0.0.0.0:9000", "connect": "wss://router.example.com/ws", "realm": "shop",
   "debug": true, "data-dir": "/var/lib/shop", "log-format": "json",
-  "shutdown-timeout": "30s", "slow-handler": "1s",
+  "shutdown-timeout": "30s", "slow-handler": "1s", "max-connections-per-ip": 50, "idle-timeout": "2m",
   "max-items": 7, "money": "USD", "tags": ["a", "b"], "poll": "90s", "level": "warn",
   "color": "blue", "ratio": 0.5, "small": 255, "verbose": true,
   "db-host": "db.internal", "db-port": 5432
@@ -222,6 +226,10 @@ verbose: yes-no-maybe
 				LogLevel:        "debug", // implied by debug
 				ShutdownTimeout: 30 * time.Second,
 				SlowHandler:     time.Second,
+
+				MaxConnections:      connlimit.DefaultMaxConnections,
+				MaxConnectionsPerIP: 50,
+				IdleTimeout:         2 * time.Minute,
 			}
 			if res.settings != want {
 				t.Errorf("settings\n%+v\nwant\n%+v", res.settings, want)
@@ -302,6 +310,8 @@ func TestCLIBadValues(t *testing.T) {
 	}{
 		{args: []string{"--shutdown-timeout=abc"}, want: `invalid value "abc" for --shutdown-timeout: want a duration such as 10s or 1m30s`},
 		{args: []string{"--slow-handler=-1s"}, want: `invalid value "-1s" for --slow-handler: want a duration of 0 or more`},
+		{args: []string{"--idle-timeout=0s"}, want: `invalid value "0s" for --idle-timeout: want a duration above 0`},
+		{args: []string{"--max-connections-per-ip=0"}, want: `invalid value "0" for --max-connections-per-ip: want a count above 0, or -1 for no limit`},
 		{args: []string{"--log-format", "xml"}, want: `invalid value "xml" for --log-format: want text or json`},
 		{args: []string{"--log-level=loud"}, want: `invalid value "loud" for --log-level: want debug, info, warn or error`},
 		{args: []string{"--listen=8080"}, want: `invalid value "8080" for --listen: want host:port, such as 127.0.0.1:8080 or :8080, or "" for no HTTP`},

@@ -71,6 +71,15 @@ func ExampleApplication_AddSettings() {
 	//   --slow-handler duration
 	//         debug mode: report handlers running longer than this
 	//         (default 100ms, env SHOP_SLOW_HANDLER)
+	//   --max-connections int
+	//         connections open at once; over it a connection is refused with 503 (-1: no limit)
+	//         (default 100000, env SHOP_MAX_CONNECTIONS)
+	//   --max-connections-per-ip int
+	//         connections open at once from one IP address (-1: no limit)
+	//         (default 1000, env SHOP_MAX_CONNECTIONS_PER_IP)
+	//   --idle-timeout duration
+	//         close an HTTP keep-alive connection idle for this long
+	//         (default 1m0s, env SHOP_IDLE_TIMEOUT)
 	//
 	// Settings of shop:
 	//   --max-items int

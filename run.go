@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
@@ -121,7 +122,17 @@ func (app *Application) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("junction: listen: %w", err)
 		}
-		ln = &onceCloseListener{Listener: l}
+		app.mu.Lock()
+		if app.connLimit == nil { // its metrics are registered once per app
+			app.connLimit = connlimit.New(connlimit.Config{
+				MaxConnections:      s.MaxConnections,
+				MaxConnectionsPerIP: s.MaxConnectionsPerIP,
+				IdleTimeout:         s.IdleTimeout,
+			}, app.metrics.reg, app.log)
+		}
+		lim := app.connLimit
+		app.mu.Unlock()
+		ln = &onceCloseListener{Listener: lim.Wrap(l, connlimit.RefuseHTTP)}
 		app.mu.Lock()
 		app.ln = ln
 		app.mu.Unlock()
@@ -166,6 +177,7 @@ func (app *Application) start(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       s.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(app.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return app.runCtx },
 	}

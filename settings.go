@@ -1,6 +1,10 @@
 package junction
 
-import "time"
+import (
+	"time"
+
+	"github.com/junction-run/junction/internal/connlimit"
+)
 
 // Settings are the built-in settings of an app's run command. Each comes,
 // in this order of precedence, from its flag (--listen), its environment
@@ -46,6 +50,16 @@ type Settings struct {
 	// SlowHandler is the watchdog threshold in debug mode: a handler
 	// running longer is reported with its stack. Default 100ms.
 	SlowHandler time.Duration `flag:"slow-handler" json:"slow-handler" yaml:"slow-handler" help:"debug mode: report handlers running longer than this"`
+	// MaxConnections bounds the HTTP and WebSocket connections open at
+	// once; over it a connection gets 503 and is closed. Default 100000;
+	// -1 for no limit.
+	MaxConnections int `flag:"max-connections" json:"max-connections" yaml:"max-connections" help:"connections open at once; over it a connection is refused with 503 (-1: no limit)"`
+	// MaxConnectionsPerIP bounds the connections open at once from one
+	// IP address (IPv6: one /64). Default 1000; -1 for no limit.
+	MaxConnectionsPerIP int `flag:"max-connections-per-ip" json:"max-connections-per-ip" yaml:"max-connections-per-ip" help:"connections open at once from one IP address (-1: no limit)"`
+	// IdleTimeout closes an HTTP keep-alive connection idle that long.
+	// Default 60s.
+	IdleTimeout time.Duration `flag:"idle-timeout" json:"idle-timeout" yaml:"idle-timeout" help:"close an HTTP keep-alive connection idle for this long"`
 }
 
 func defaultSettings() Settings {
@@ -58,5 +72,9 @@ func defaultSettings() Settings {
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,
 		SlowHandler:     100 * time.Millisecond,
+
+		MaxConnections:      connlimit.DefaultMaxConnections,
+		MaxConnectionsPerIP: connlimit.DefaultMaxConnectionsPerIP,
+		IdleTimeout:         connlimit.DefaultIdleTimeout,
 	}
 }
