@@ -34,6 +34,19 @@ start_router() { # start_router LISTEN_ADDRESS
 			--max-connections -1 --max-connections-per-ip -1 --log-level warn
 	) >"$BIN/router.log" 2>&1 &
 	router_pid=$!
+	# Some shells fork once more for the subshell: measure the router
+	# itself, not the shell waiting for it.
+	for _ in $(seq 50); do
+		if [ "$(cat "/proc/$router_pid/comm" 2>/dev/null)" = junction ]; then
+			break
+		fi
+		child=$(pgrep -P "$router_pid" -n -x junction || true)
+		if [ -n "$child" ]; then
+			router_pid=$child
+			break
+		fi
+		sleep 0.1
+	done
 	for _ in $(seq 100); do
 		if curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
 			return 0
@@ -46,6 +59,9 @@ start_router() { # start_router LISTEN_ADDRESS
 stop_router() {
 	kill "$router_pid" 2>/dev/null || true
 	wait "$router_pid" 2>/dev/null || true
+	while kill -0 "$router_pid" 2>/dev/null; do
+		sleep 0.1
+	done
 }
 trap stop_router EXIT
 
