@@ -112,11 +112,13 @@ type cpuUsage struct {
 	LoadPerOpUS    float64 `json:"load_cpu_us_per_op"`
 	LoadCores      float64 `json:"load_cores"`
 	RouterMeasured bool    `json:"router_measured"`
+	RouterCommand  string  `json:"router_command,omitempty"` // /proc/PID/comm, to catch a -pid of the wrong process
 }
 
 // cpuMeter takes the CPU times at the start of a measured phase.
 type cpuMeter struct {
 	pid          int
+	comm         string
 	hz           int64
 	wall         time.Time
 	router, self time.Duration
@@ -131,6 +133,11 @@ func startCPU(pid int) (*cpuMeter, error) {
 		if m.router, err = processCPU(pid, m.hz); err != nil {
 			return nil, err
 		}
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil {
+			return nil, fmt.Errorf("read CPU: %w", err)
+		}
+		m.comm = strings.TrimSpace(string(b))
 	}
 	if m.self, err = selfCPU(); err != nil {
 		return nil, err
@@ -164,7 +171,7 @@ func (m *cpuMeter) stop(op string, ops int64) (cpuUsage, error) {
 			return u, err
 		}
 		d := router - m.router
-		u.RouterMeasured = true
+		u.RouterMeasured, u.RouterCommand = true, m.comm
 		u.RouterSeconds, u.RouterPerOpUS, u.RouterCores = d.Seconds(), perOp(d), cores(d)
 	}
 	return u, nil
@@ -173,8 +180,8 @@ func (m *cpuMeter) stop(op string, ops int64) (cpuUsage, error) {
 // summary writes the CPU lines of a report.
 func (u *cpuUsage) summary(w io.Writer) {
 	if u.RouterMeasured {
-		fmt.Fprintf(w, "  router CPU  %.2f s, %.2f µs per %s (%.0f%% of a core)\n",
-			u.RouterSeconds, u.RouterPerOpUS, u.Op, 100*u.RouterCores)
+		fmt.Fprintf(w, "  router CPU  %.2f s, %.2f µs per %s (%.0f%% of a core; %s)\n",
+			u.RouterSeconds, u.RouterPerOpUS, u.Op, 100*u.RouterCores, u.RouterCommand)
 	} else {
 		fmt.Fprintln(w, "  router CPU  not measured (no -pid)")
 	}

@@ -112,7 +112,7 @@ func TestRPC(t *testing.T) {
 				t.Errorf("calls %d, results %d, invocations %d, latency samples %d: want all equal",
 					res.Calls, res.Results, res.Invocations, res.Latency.Samples)
 			}
-			if c := res.CPU; !c.RouterMeasured || c.Op != "call" || c.Ops != res.Results || c.RouterSeconds < 0 || c.LoadSeconds <= 0 || c.WallSeconds <= 0 {
+			if c := res.CPU; !c.RouterMeasured || c.Op != "call" || c.Ops != res.Results || c.RouterSeconds < 0 || c.LoadSeconds <= 0 || c.WallSeconds <= 0 || c.RouterCommand == "" {
 				t.Errorf("CPU %+v: want the router measured and %d calls", c, res.Results)
 			}
 		})
