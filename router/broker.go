@@ -36,6 +36,8 @@ type broker struct {
 	retainMu sync.RWMutex
 	// retained holds each topic's retained events, the latest first.
 	retained map[wamp.URI][]*storedEvent
+	// retainedBytes sums the sizes of the events in retained.
+	retainedBytes int64
 
 	history []*historyRing // fixed at creation
 }
@@ -182,8 +184,20 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	if az := b.realm.authz; az != nil && !az.publish(s, m, &p) {
 		return
 	}
+	ack, _ := wamp.DictBool(m.Options, "acknowledge")
+	if p.retain {
+		p.id = wamp.GlobalID()
+		if err := b.retain(b.stored(&p)); err != nil {
+			b.realm.router.limitExceeded(limitRetained, "session", s.id, "realm", b.realm.name, "topic", m.Topic, "err", err)
+			if ack {
+				s.send(requestError(m.Request, wamp.TypePublish, URIRetainLimitExceeded, err.Error()))
+				return
+			}
+		}
+		p.retain = false // retained above, or not to be
+	}
 	pubID := b.route(&p)
-	if ack, _ := wamp.DictBool(m.Options, "acknowledge"); ack {
+	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
 	}
 }
@@ -210,7 +224,9 @@ func (b *broker) publishEvent(from *session, topic wamp.URI, options wamp.Dict, 
 // concrete topic for a pattern subscription and the publisher if it
 // disclosed itself. It must be called with no broker lock held.
 func (b *broker) route(p *publication) wamp.ID {
-	p.id = wamp.GlobalID()
+	if p.id == 0 {
+		p.id = wamp.GlobalID()
+	}
 	// Keep the event before looking up subscribers: a session that
 	// subscribes with get_retained after the lookup finds it retained.
 	if p.retain || len(b.history) > 0 {
@@ -262,13 +278,14 @@ func (b *broker) keep(p *publication) {
 	var e *storedEvent
 	stored := func() *storedEvent {
 		if e == nil {
-			e = &storedEvent{seq: b.seq.Add(1), at: b.now().Truncate(time.Millisecond), pub: p.id, topic: p.topic,
-				payload: p.payload, publisher: p.publisherDetails(), audience: p.audience}
+			e = b.stored(p)
 		}
 		return e
 	}
 	if p.retain {
-		b.retain(stored())
+		if err := b.retain(stored()); err != nil {
+			b.realm.router.limitExceeded(limitRetained, "realm", b.realm.name, "topic", p.topic, "err", err)
+		}
 	}
 	if p.audience.bySession() {
 		return
@@ -278,6 +295,12 @@ func (b *broker) keep(p *publication) {
 			h.add(stored())
 		}
 	}
+}
+
+// stored is p as a kept event.
+func (b *broker) stored(p *publication) *storedEvent {
+	return &storedEvent{seq: b.seq.Add(1), at: b.now().Truncate(time.Millisecond), pub: p.id, topic: p.topic,
+		payload: p.payload, size: payloadSize(p.payload), publisher: p.publisherDetails(), audience: p.audience}
 }
 
 func requestError(req wamp.ID, t wamp.Type, uri wamp.URI, message string) *wamp.ErrorMessage {

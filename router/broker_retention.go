@@ -2,10 +2,12 @@ package router
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/junction-run/junction/wamp"
+	"github.com/junction-run/junction/wamp/codec"
 )
 
 // storedEvent is a publication kept after its fan-out: as a topic's
@@ -17,6 +19,7 @@ type storedEvent struct {
 	pub       wamp.ID
 	topic     wamp.URI
 	payload   wamp.Payload // as published, possibly raw
+	size      int64        // payload's bytes, counted against Limits.MaxRetainedBytes
 	publisher wamp.Dict    // disclosed publisher details, nil if not disclosed
 	audience  *audience
 }
@@ -28,21 +31,63 @@ type storedEvent struct {
 // replaces all older ones, so usually one event is kept.
 const retainedPerTopic = 8
 
-// retain makes e the latest retained event of its topic.
-func (b *broker) retain(e *storedEvent) {
+// errRetainLimit is a retained event over Limits.MaxRetainedTopics or
+// MaxRetainedBytes.
+type errRetainLimit struct{ reason string }
+
+func (e errRetainLimit) Error() string { return e.reason }
+
+// retain makes e the latest retained event of its topic, unless that
+// would take the realm over its retention limits: the check and the
+// store are one step under retainMu, so concurrent publishers cannot
+// overshoot.
+func (b *broker) retain(e *storedEvent) error {
+	lim := b.realm.router.cfg.Limits
 	b.retainMu.Lock()
 	defer b.retainMu.Unlock()
 	old, had := b.retained[e.topic]
-	if e.audience == nil {
-		b.retained[e.topic] = []*storedEvent{e}
-	} else {
+	list := []*storedEvent{e}
+	if e.audience != nil {
 		n := min(len(old), retainedPerTopic-1)
-		list := make([]*storedEvent, 0, n+1)
-		b.retained[e.topic] = append(append(list, e), old[:n]...)
+		list = append(make([]*storedEvent, 0, n+1), e)
+		list = append(list, old[:n]...)
 	}
+	var delta int64
+	for _, o := range old {
+		delta -= o.size
+	}
+	for _, n := range list {
+		delta += n.size
+	}
+	switch {
+	case !had && lim.MaxRetainedTopics > 0 && len(b.retained) >= lim.MaxRetainedTopics:
+		return errRetainLimit{fmt.Sprintf("the realm already retains events of %d topics (max_retained_topics)", len(b.retained))}
+	case delta > 0 && lim.MaxRetainedBytes > 0 && b.retainedBytes+delta > lim.MaxRetainedBytes:
+		return errRetainLimit{fmt.Sprintf("retaining %d more bytes would take the realm over %d (max_retained_bytes)", delta, lim.MaxRetainedBytes)}
+	}
+	b.retained[e.topic] = list
+	b.retainedBytes += delta
 	if !had {
 		b.realm.router.metrics.retainedTopics.Inc()
 	}
+	return nil
+}
+
+// payloadSize is what a payload weighs against Limits.MaxRetainedBytes:
+// its encoded bytes as the publisher sent them, or, from an in-process
+// publisher, their JSON encoding.
+func payloadSize(p wamp.Payload) int64 {
+	if r := p.Raw; r != nil {
+		return int64(len(r.Args) + len(r.Kwargs))
+	}
+	if p.Elements() == 0 {
+		return 0
+	}
+	b, err := codec.Encode(codec.JSON, &wamp.Yield{Request: 1, Payload: p})
+	if err != nil {
+		return 0
+	}
+	return int64(len(b))
 }
 
 // sendRetained sends s, newly subscribed to sub, the latest retained

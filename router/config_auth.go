@@ -133,6 +133,15 @@ type Limits struct {
 	// Default 0: no limit. See limits.go for what each limit answers.
 	MessageRate  float64 `json:"message_rate,omitempty" yaml:"message_rate,omitempty"`
 	MessageBurst int     `json:"message_burst,omitempty" yaml:"message_burst,omitempty"`
+	// MaxRetainedTopics bounds the topics holding a retained event in
+	// each realm, and MaxRetainedBytes the arguments of those events
+	// together (as encoded by their publishers). A PUBLISH with retain
+	// over either is refused when it asked for acknowledgement (ERROR
+	// junction.error.retain_limit_exceeded, nothing published), otherwise
+	// delivered and not retained. Replacing a topic's retained event
+	// counts only the difference. Defaults 10000 topics and 64 MiB.
+	MaxRetainedTopics int   `json:"max_retained_topics,omitempty" yaml:"max_retained_topics,omitempty"`
+	MaxRetainedBytes  int64 `json:"max_retained_bytes,omitempty" yaml:"max_retained_bytes,omitempty"`
 	// HelloTimeout is how long a new connection may take to send HELLO
 	// (and to finish authenticating) before it is closed. Default 10s.
 	HelloTimeout time.Duration `json:"hello_timeout,omitempty" yaml:"hello_timeout,omitempty"`

@@ -3,6 +3,7 @@ package router
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/junction-run/junction/wamp"
@@ -13,6 +14,8 @@ const (
 	DefaultMaxSessions                = 100000
 	DefaultMaxSubscriptionsPerSession = 10000
 	DefaultMaxRegistrationsPerSession = 10000
+	DefaultMaxRetainedTopics          = 10000
+	DefaultMaxRetainedBytes           = 64 << 20
 )
 
 // The errors a limit gives. WAMP predefines no URI for them, so they are
@@ -34,6 +37,9 @@ const (
 	URITooManySubscriptions wamp.URI = "junction.error.too_many_subscriptions"
 	URITooManyRegistrations wamp.URI = "junction.error.too_many_registrations"
 	URIRateLimitExceeded    wamp.URI = "junction.error.rate_limit_exceeded"
+	// URIRetainLimitExceeded answers an acknowledged PUBLISH with retain
+	// over Limits.MaxRetainedTopics or MaxRetainedBytes.
+	URIRetainLimitExceeded wamp.URI = "junction.error.retain_limit_exceeded"
 )
 
 // Names of the limits, in logs and in the limit label of the
@@ -45,10 +51,11 @@ const (
 	limitRegistrations  = "max_registrations_per_session"
 	limitMessageRate    = "message_rate"
 	limitMaxMessageSize = "max_message_size"
+	limitRetained       = "max_retained"
 )
 
 var limitNames = []string{limitSessions, limitRealmSessions, limitSubscriptions, limitRegistrations,
-	limitMessageRate, limitMaxMessageSize}
+	limitMessageRate, limitMaxMessageSize, limitRetained}
 
 // longestInterval bounds Limits.MessageRate from below (one message a
 // day), keeping the arithmetic of messageRate far from overflow.
@@ -68,6 +75,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxRegistrationsPerSession == 0 {
 		l.MaxRegistrationsPerSession = DefaultMaxRegistrationsPerSession
+	}
+	if l.MaxRetainedTopics == 0 {
+		l.MaxRetainedTopics = DefaultMaxRetainedTopics
+	}
+	if l.MaxRetainedBytes == 0 {
+		l.MaxRetainedBytes = DefaultMaxRetainedBytes
 	}
 	if l.MessageRate > 0 && l.MessageBurst == 0 {
 		l.MessageBurst = int(max(1, math.Ceil(l.MessageRate)))
@@ -216,5 +229,37 @@ func (d *dealer) allowRegister(s *session, m *wamp.Register) bool {
 // pairs.
 func (r *Router) limitExceeded(limit string, args ...any) {
 	r.metrics.limitsExceeded.WithLabelValues(limit).Inc()
+	ok, held := r.limitLogs.allow(limit, time.Now())
+	if !ok {
+		return
+	}
+	if held > 0 {
+		args = append(args, "not_logged_since_last", held)
+	}
 	r.log.Warn("router: limit exceeded: "+limit, args...)
+}
+
+// logThrottle lets a log line through at most once per second per key,
+// counting the ones it holds back; the metric beside it counts them all.
+type logThrottle struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+// allow reports whether the line for key may be written at now, and how
+// many were held back since the last one written.
+func (t *logThrottle) allow(key string, now time.Time) (bool, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last, t.held = map[string]time.Time{}, map[string]int{}
+	}
+	if last, ok := t.last[key]; ok && now.Sub(last) < time.Second {
+		t.held[key]++
+		return false, 0
+	}
+	held := t.held[key]
+	t.last[key], t.held[key] = now, 0
+	return true, held
 }

@@ -108,12 +108,12 @@ func TestLimitsDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		in, want Limits
 	}{
-		{Limits{}, Limits{MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000}},
-		{Limits{MaxSessions: 50}, Limits{MaxSessions: 50, MaxSessionsPerRealm: 50, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000}},
-		{Limits{MaxSessions: -1, MaxSubscriptionsPerSession: -1}, Limits{MaxSessions: -1, MaxSessionsPerRealm: -1, MaxSubscriptionsPerSession: -1, MaxRegistrationsPerSession: 10000}},
-		{Limits{MessageRate: 2.5}, Limits{MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, MessageRate: 2.5, MessageBurst: 3}},
-		{Limits{MessageRate: 0.1}, Limits{MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, MessageRate: 0.1, MessageBurst: 1}},
-		{Limits{HelloTimeout: time.Second}, Limits{MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, HelloTimeout: time.Second}},
+		{Limits{}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000}},
+		{Limits{MaxSessions: 50}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: 50, MaxSessionsPerRealm: 50, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000}},
+		{Limits{MaxSessions: -1, MaxSubscriptionsPerSession: -1}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: -1, MaxSessionsPerRealm: -1, MaxSubscriptionsPerSession: -1, MaxRegistrationsPerSession: 10000}},
+		{Limits{MessageRate: 2.5}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, MessageRate: 2.5, MessageBurst: 3}},
+		{Limits{MessageRate: 0.1}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, MessageRate: 0.1, MessageBurst: 1}},
+		{Limits{HelloTimeout: time.Second}, Limits{MaxRetainedTopics: 10000, MaxRetainedBytes: 64 << 20, MaxSessions: 100000, MaxSessionsPerRealm: 100000, MaxSubscriptionsPerSession: 10000, MaxRegistrationsPerSession: 10000, HelloTimeout: time.Second}},
 	} {
 		if got := tc.in.withDefaults(); got != tc.want {
 			t.Errorf("%+v.withDefaults() = %+v, want %+v", tc.in, got, tc.want)

@@ -32,6 +32,9 @@ type Router struct {
 	// starts at epoch.
 	rate  messageRate
 	epoch time.Time
+	// limitLogs keeps "limit exceeded" lines to one a second per limit:
+	// a client hammering a limit must not flood the log.
+	limitLogs logThrottle
 
 	mu       sync.Mutex
 	realms   map[wamp.URI]*realm

@@ -2,18 +2,22 @@ package transport
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
 
 	"github.com/junction-run/junction/wamp"
+	"github.com/junction-run/junction/wamp/codec"
 )
 
 // TestReadGrowingGrowsAsBytesArrive: the peer who announced 16 MiB sent 9
@@ -117,4 +121,73 @@ func TestMessagesBeforeWelcomeAreSmall(t *testing.T) {
 	if h, ok := m.(*wamp.Hello); !ok || h.Realm != "r" {
 		t.Fatalf("got %#v", m)
 	}
+}
+
+// TestUnencodableSharedMessageIsLoggedOnce: an event no serializer can
+// encode, sent to many peers, is one log line, not one per peer (the log
+// flood: 402,930 lines in 5 s); each peer goes on.
+func TestUnencodableSharedMessageIsLoggedOnce(t *testing.T) {
+	var logs syncLog
+	cfg := Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	peers := make(chan Peer, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := Upgrade(w, r, cfg)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		peers <- p
+	}))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	var clients []Peer
+	for range 10 {
+		c, err := Dial(context.Background(), url, Config{Serializers: []codec.Codec{codec.JSON}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		clients = append(clients, c)
+	}
+	bad := NewShared(&wamp.Event{Subscription: 1, Publication: 2, Payload: wamp.Payload{Args: wamp.List{make(chan int)}}})
+	good := NewShared(&wamp.Event{Subscription: 1, Publication: 3})
+	for range 10 {
+		p := <-peers
+		t.Cleanup(func() { p.Close() })
+		if err := p.SendShared(bad); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.SendShared(good); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range clients {
+		m, err := c.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := m.(*wamp.Event); !ok || e.Publication != 3 {
+			t.Fatalf("got %#v, want the good event", m)
+		}
+	}
+	if n := strings.Count(logs.String(), "cannot be encoded"); n != 1 {
+		t.Fatalf("%d log lines for one unencodable event sent to 10 peers", n)
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -70,6 +70,14 @@ func NewShared(m wamp.Message) *Shared { return &Shared{Msg: m} }
 
 // Encoded returns m encoded by c, computed once.
 func (s *Shared) Encoded(c codec.Codec) ([]byte, error) {
+	data, _, err := s.encoded(c)
+	return data, err
+}
+
+// encoded is Encoded, also telling whether this call made the encoding:
+// a message that cannot be encoded is then logged once, not once per
+// peer.
+func (s *Shared) encoded(c codec.Codec) (data []byte, first bool, err error) {
 	var e *sharedEncoding
 	switch c {
 	case codec.JSON:
@@ -79,10 +87,14 @@ func (s *Shared) Encoded(c codec.Codec) ([]byte, error) {
 	case codec.CBOR:
 		e = &s.encs[2]
 	default:
-		return codec.Encode(c, s.Msg)
+		data, err := codec.Encode(c, s.Msg)
+		return data, true, err
 	}
-	e.once.Do(func() { e.data, e.err = codec.Encode(c, s.Msg) })
-	return e.data, e.err
+	e.once.Do(func() {
+		e.data, e.err = codec.Encode(c, s.Msg)
+		first = true
+	})
+	return e.data, first, e.err
 }
 
 // Config tunes connections. The zero value is valid: each field's default

@@ -265,9 +265,10 @@ func (w *wsConn) frame(buf *bytes.Buffer, scratch *[]byte, it item, hdr []byte) 
 	if w.codec.Binary() {
 		op = ws.OpBinary
 	}
+	logIt := true
 	switch {
 	case it.shared != nil:
-		payload, err = it.shared.Encoded(w.codec)
+		payload, logIt, err = it.shared.encoded(w.codec)
 	default:
 		if cf, ok := it.msg.(*controlFrame); ok {
 			op, payload = cf.op, cf.body
@@ -277,8 +278,10 @@ func (w *wsConn) frame(buf *bytes.Buffer, scratch *[]byte, it item, hdr []byte) 
 		payload = *scratch
 	}
 	if err != nil {
-		w.cfg.Logger.Error("transport: dropping message that cannot be encoded",
-			"type", it.message().Type(), "serializer", w.codec.Name(), "err", err)
+		if logIt { // a message shared by many peers is logged once
+			w.cfg.Logger.Error("transport: dropping message that cannot be encoded",
+				"type", it.message().Type(), "serializer", w.codec.Name(), "err", err)
+		}
 		return false
 	}
 	h := ws.Header{Fin: true, OpCode: op, Length: int64(len(payload)), Masked: w.client}
