@@ -52,7 +52,13 @@ const authFailedMessage = "authentication failed"
 // authState is the router's authentication state, shared by its realms.
 // The zero value is ready to use.
 type authState struct {
+	// throttle slows the failures of one authid from one host: keyed by
+	// both, so that one user's mistakes do not lock out everyone behind
+	// the same NAT.
 	throttle throttle
+	// spray slows a host failing with many authids, from a higher
+	// threshold (sprayThreshold failures in its window).
+	spray throttle
 
 	once sync.Once
 	// decoyKey derives the salts of the decoy challenges sent for
@@ -127,8 +133,16 @@ func (r *Router) authenticate(s *session, hello *wamp.Hello, l *Listener) bool {
 		return false
 	}
 	host := throttleKey(s.peer.Info())
+	user := ""
+	if host != "" {
+		authid, _ := wamp.DictString(hello.Details, "authid")
+		user = host + " " + authid
+	}
 	if method != authAnonymous {
-		if err := r.auth.throttle.wait(host, s.peer.Done()); err != nil {
+		if err := r.auth.throttle.wait(user, s.peer.Done()); err != nil {
+			return r.authFailed(s, method, hello, err)
+		}
+		if err := r.auth.spray.wait(host, s.peer.Done()); err != nil {
 			return r.authFailed(s, method, hello, err)
 		}
 	}
@@ -147,7 +161,8 @@ func (r *Router) authenticate(s *session, hello *wamp.Hello, l *Listener) bool {
 	}
 	if err != nil {
 		if err.counts {
-			r.auth.throttle.failed(host)
+			r.auth.throttle.failed(user)
+			r.auth.spray.failed(host)
 		}
 		return r.authFailed(s, method, hello, err)
 	}

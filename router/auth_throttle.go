@@ -47,6 +47,9 @@ const (
 	throttleMax       = 5 * time.Second
 	throttleQueue     = 4 * throttleMax
 	throttleHosts     = 10000
+	// sprayThreshold is the failures a host may have, whatever the
+	// authids, before it is slowed down.
+	sprayThreshold = 10 * throttleThreshold
 )
 
 // hostRecord is what the throttle knows of a host.
@@ -84,9 +87,10 @@ func (t *throttle) wait(host string, done <-chan struct{}) *authError {
 	}
 	d, ok := t.delay(host)
 	if !ok {
-		return &authError{reason: wamp.URIAuthenticationFailed,
-			message: "too many failed authentications from this address; try again later",
-			log:     "throttled: too many attempts queued from " + host}
+		// The same words as any other failure: a refusal must not tell
+		// an attacker which of its guesses are being counted.
+		return &authError{reason: wamp.URIAuthenticationFailed, message: authFailedMessage,
+			log: "throttled: too many attempts queued from " + host}
 	}
 	if d <= 0 {
 		return nil

@@ -174,3 +174,64 @@ func TestThrottleHandshake(t *testing.T) {
 		t.Fatalf("later failures slept %v", s)
 	}
 }
+
+// TestThrottleIsPerAuthidBehindOneAddress: a user mistyping a ticket from
+// an address (a NAT) is slowed down; another user from the same address
+// is not, until the address as a whole fails sprayThreshold times. Every
+// refusal reads the same.
+func TestThrottleIsPerAuthidBehindOneAddress(t *testing.T) {
+	h := newAuthHarness(t, nil)
+	clock := &fakeThrottleClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, th := range []*throttle{&h.r.auth.throttle, &h.r.auth.spray} {
+		th.now, th.sleep = clock.now, clock.sleep
+	}
+	try := func(authid, ticket string) (time.Duration, *wamp.Abort, bool) {
+		t.Helper()
+		p := h.hello("json", wamp.Dict{"authmethods": methods("ticket"), "authid": authid})
+		expect[*wamp.Challenge](p)
+		p.send(&wamp.Authenticate{Signature: ticket, Extra: wamp.Dict{}})
+		var waited time.Duration
+		for _, d := range clock.taken() {
+			waited += d
+		}
+		switch m := p.next().(type) {
+		case *wamp.Welcome:
+			return waited, nil, true
+		case *wamp.Abort:
+			return waited, m, false
+		default:
+			t.Fatalf("got %#v", m)
+		}
+		return 0, nil, false
+	}
+	var refusal string
+	for i := range 5 {
+		waited, a, ok := try("mallory", "guess")
+		if ok || a.Reason != wamp.URIAuthenticationFailed {
+			t.Fatalf("attempt %d: %v %+v", i, ok, a)
+		}
+		if i >= 3 && waited == 0 {
+			t.Fatalf("attempt %d by the same authid was not slowed down", i+1)
+		}
+		refusal = fmt.Sprint(a.Details["message"])
+		clock.advance(time.Second)
+	}
+	// joe, behind the same address, is not slowed by mallory's failures.
+	if waited, _, ok := try("joe", "secret-ticket"); !ok || waited != 0 {
+		t.Fatalf("joe: welcomed %v after waiting %v", ok, waited)
+	}
+	// Spraying many authids from the address is slowed down past the
+	// address-wide threshold, and refused with the same words.
+	var slowed bool
+	for i := range sprayThreshold {
+		waited, a, _ := try(fmt.Sprintf("user%d", i), "guess")
+		if fmt.Sprint(a.Details["message"]) != refusal {
+			t.Fatalf("refusal %q, want the same as any other: %q", a.Details["message"], refusal)
+		}
+		slowed = slowed || waited > 0
+		clock.advance(time.Second)
+	}
+	if !slowed {
+		t.Fatalf("%d failures with different authids from one address were never slowed down", sprayThreshold)
+	}
+}

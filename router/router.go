@@ -75,6 +75,7 @@ func New(cfg Config) (*Router, error) {
 	for i := range r.cfg.RealmConfigs {
 		r.addRealmConfig(&r.cfg.RealmConfigs[i])
 	}
+	r.auth.spray.threshold = sprayThreshold
 	return r, nil
 }
 
