@@ -231,7 +231,7 @@ func (app *Application) embedRouter(ctx context.Context) (*client.Session, error
 // ends; later connection losses are the session's to repair.
 func (app *Application) connect(ctx context.Context) (*client.Session, error) {
 	cfg := app.clientConfig()
-	cfg.Reconnect = &client.ReconnectConfig{MinDelay: 100 * time.Millisecond, MaxDelay: 5 * time.Second}
+	cfg.Reconnect = &client.ReconnectConfig{MinDelay: client.DefaultMinDelay, MaxDelay: client.DefaultMaxDelay}
 	joined := false
 	cfg.OnConnect = func(*client.Session) {
 		app.connected.Store(true)

@@ -51,7 +51,8 @@ type Config struct {
 type ReconnectConfig struct {
 	// MinDelay is the delay before the first attempt. Default 100ms.
 	MinDelay time.Duration `json:"min_delay" yaml:"min_delay"`
-	// MaxDelay caps the delay between attempts. Default 10s.
+	// MaxDelay caps the delay between attempts. Default 5s, as an app's:
+	// a router that restarts is found again within seconds.
 	MaxDelay time.Duration `json:"max_delay" yaml:"max_delay"`
 	// MaxAttempts is how many attempts follow one connection loss before
 	// the session ends with ErrReconnectFailed. Default 0: forever.
@@ -62,7 +63,7 @@ type ReconnectConfig struct {
 const (
 	DefaultRealm    wamp.URI = "realm1"
 	DefaultMinDelay          = 100 * time.Millisecond
-	DefaultMaxDelay          = 10 * time.Second
+	DefaultMaxDelay          = 5 * time.Second
 )
 
 // handshakeTimeout bounds a reconnection's dial and join.
