@@ -200,6 +200,53 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	if ack {
 		s.send(&wamp.Published{Request: m.Request, Publication: pubID})
 	}
+	if p.backlogged != nil {
+		b.stall(s, p.backlogged)
+	}
+}
+
+// publisherStall bounds how long one publication holds its publisher back.
+const publisherStall = 10 * time.Millisecond
+
+// backlogged returns to if its outbound queue is fuller, as a fraction of
+// its bound, than *worst (and records it), else fullest.
+func backlogged(to, fullest *session, worst *float64) *session {
+	if to.backlog == nil {
+		return fullest
+	}
+	q, limit := to.backlog.Backlog()
+	if f := float64(q) / float64(limit); f > *worst {
+		*worst = f
+		return to
+	}
+	return fullest
+}
+
+// stall is the publisher's backpressure. A subscriber whose outbound
+// queue a publication left over half full makes its publisher wait,
+// before the router reads the publisher's next message, until that queue
+// is down to a quarter, for publisherStall at most. A fast publisher is
+// so slowed to what its subscribers take, instead of having them all cut
+// off as slow consumers; a subscriber that stops reading still fills up
+// (the stall is bounded) and is cut when its queue is full or a write
+// to it times out (transport.Config.WriteTimeout), so one stuck
+// subscriber holds a publisher back at most publisherStall a message, and
+// other publishers not at all. It runs on the publisher's reading
+// goroutine, holding no lock.
+func (b *broker) stall(pub, sub *session) {
+	q, limit := sub.backlog.Backlog()
+	if 2*q <= limit {
+		return
+	}
+	b.realm.router.metrics.publisherStalls.Inc()
+	t := time.NewTimer(publisherStall)
+	defer t.Stop()
+	select {
+	case <-sub.backlog.Drained(limit / 4):
+	case <-t.C:
+	case <-sub.peer.Done():
+	case <-pub.peer.Done():
+	}
 }
 
 // publishEvent publishes an event with the given PUBLISH options and
@@ -240,6 +287,8 @@ func (b *broker) route(p *publication) wamp.ID {
 	publisher := p.publisherDetails()
 	from, excludeMe := p.from, p.excludeMe
 	n := 0
+	var fullest *session
+	worst := 0.5 // the high-water mark: half the outbound queue
 	for _, sub := range matched {
 		ev := &wamp.Event{Subscription: sub.id, Publication: p.id,
 			Details: eventDetails(sub, p.topic, publisher, false), Payload: p.payload}
@@ -252,6 +301,9 @@ func (b *broker) route(p *publication) wamp.ID {
 				}
 				if to.sendShared(sh) {
 					n++
+					if from != nil {
+						fullest = backlogged(to, fullest, &worst)
+					}
 				}
 			}
 			continue
@@ -262,9 +314,13 @@ func (b *broker) route(p *publication) wamp.ID {
 			}
 			if to.sendShared(sh) {
 				n++
+				if from != nil {
+					fullest = backlogged(to, fullest, &worst)
+				}
 			}
 		}
 	}
+	p.backlogged = fullest
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
 	return p.id
 }

@@ -20,6 +20,10 @@ type publication struct {
 	// audience holds the black and white lists, nil when there are none:
 	// the fast path, with no check per subscriber.
 	audience *audience
+	// backlogged is the subscriber whose outbound queue the fan-out left
+	// fullest past half its bound, nil if none: the publisher waits for
+	// it (broker.stall).
+	backlogged *session
 }
 
 // audience is a publication's subscriber black and white lists; an

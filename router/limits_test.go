@@ -418,16 +418,17 @@ func TestMaxMessageSize(t *testing.T) {
 			// The router counts and logs the limit as it drops the
 			// connection, maybe just after the client saw it closed; the
 			// subtests share the log and the metric, so wait for this
-			// one's.
+			// one's count. Lines are at most one a second per limit: the
+			// first is written, later ones within the second only counted.
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				hits := testutil.ToFloat64(r.metrics.limitsExceeded.WithLabelValues(limitMaxMessageSize))
 				lines := strings.Count(logs.String(), "limit exceeded: max_message_size")
-				if hits == float64(i+1) && lines == i+1 {
+				if hits == float64(i+1) && lines >= 1 && lines <= i+1 {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("max_message_size hits = %v, log lines %d; want %d of each", hits, lines, i+1)
+					t.Fatalf("max_message_size hits = %v, log lines %d; want %d hits, 1 to %d lines", hits, lines, i+1, i+1)
 				}
 				time.Sleep(5 * time.Millisecond)
 			}

@@ -16,6 +16,9 @@ type metrics struct {
 	// invalidMessages counts requests refused for a bad value (invalid
 	// URI, invalid UTF-8, too deep) whose session went on.
 	invalidMessages prometheus.Counter
+	// publisherStalls counts publications after which the publisher was
+	// held back for a backlogged subscriber (broker.stall).
+	publisherStalls prometheus.Counter
 	eventsDelivered prometheus.Counter
 	retainedTopics  prometheus.Gauge
 	limitsExceeded  *prometheus.CounterVec
@@ -32,6 +35,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "junction_router_slow_consumers_total", Help: "Sessions disconnected because their outbound queue was full."}),
 		protocolViolations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_protocol_violations_total", Help: "Sessions aborted for breaking the WAMP protocol."}),
+		publisherStalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "junction_router_publisher_stalls_total", Help: "Publications after which the publisher was held back because a subscriber's outbound queue was over half full."}),
 		invalidMessages: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_invalid_messages_total", Help: "Requests refused for an invalid URI or value (invalid UTF-8, nested too deep); their sessions go on."}),
 		eventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
@@ -55,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.received[t] = received.WithLabelValues(wamp.Type(t).String())
 		}
 	}
-	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.invalidMessages, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
+	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.invalidMessages, m.publisherStalls, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
 		m.authorizationDenied)
 	return m
 }

@@ -18,6 +18,7 @@ type session struct {
 	id           wamp.ID
 	realm        *realm
 	peer         transport.Peer
+	backlog      transport.Backlogger // peer's outbound queue, nil if it has none
 	router       *Router
 	authid       string
 	authrole     string
@@ -165,6 +166,7 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 		return nil, false
 	}
 	s := &session{id: wamp.GlobalID(), realm: rl, peer: peer, router: r, features: announcedFeatures(hello.Details)}
+	s.backlog, _ = peer.(transport.Backlogger)
 	if !r.authenticate(s, hello, l) || !deadline.stop() {
 		return nil, false
 	}

@@ -38,6 +38,12 @@ func (p *localPeer) Done() <-chan struct{} { return p.shared.done }
 
 func (p *localPeer) Send(m wamp.Message) error { return p.deliver(item{msg: m}) }
 
+// Backlog implements Backlogger: what waits for the other end to read.
+func (p *localPeer) Backlog() (int, int) { return p.other.in.backlog() }
+
+// Drained implements Backlogger.
+func (p *localPeer) Drained(n int) <-chan struct{} { return p.other.in.drainedTo(n) }
+
 func (p *localPeer) SendShared(s *Shared) error { return p.deliver(item{shared: s}) }
 
 func (p *localPeer) deliver(it item) error {

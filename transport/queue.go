@@ -2,6 +2,7 @@ package transport
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/junction-run/junction/wamp"
 )
@@ -29,6 +30,11 @@ type queue struct {
 	free   []item // a spare array for items, handed back by recycle
 	max    int
 	closed bool
+	// n is len(items), for Backlog to read without the lock.
+	n atomic.Int64
+	// drained are closed when the consumer next takes the backlog, or
+	// the queue closes (see Backlogger.Drained).
+	drained []chan struct{}
 	// ready has a token while items is non-empty or the queue is closed,
 	// for a consumer that blocks on it; nil for one that is started on
 	// demand instead (a WebSocket writer), which saves it per connection.
@@ -61,6 +67,7 @@ func (q *queue) push(it item) error {
 		return ErrSlowConsumer
 	}
 	q.items = append(q.items, it)
+	q.n.Store(int64(len(q.items)))
 	first := len(q.items) == 1
 	q.mu.Unlock()
 	if first {
@@ -86,8 +93,14 @@ func (q *queue) take() ([]item, bool) {
 	q.mu.Lock()
 	items := q.items
 	q.items, q.free = q.free, nil
+	q.n.Store(0)
 	closed := q.closed
+	waiters := q.drained
+	q.drained = nil
 	q.mu.Unlock()
+	for _, ch := range waiters {
+		close(ch)
+	}
 	return items, closed
 }
 
@@ -109,8 +122,30 @@ func (q *queue) recycle(items []item) {
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
+	waiters := q.drained
+	q.drained = nil
 	q.mu.Unlock()
+	for _, ch := range waiters {
+		close(ch)
+	}
 	q.signal()
+}
+
+// backlog returns how many items wait, and the bound.
+func (q *queue) backlog() (int, int) { return int(q.n.Load()), q.max }
+
+// drainedTo returns a channel closed once at most n items wait: at the
+// consumer's next take (which empties the queue), or when it closes.
+func (q *queue) drainedTo(n int) <-chan struct{} {
+	ch := make(chan struct{})
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) <= n || q.closed {
+		close(ch)
+		return ch
+	}
+	q.drained = append(q.drained, ch)
+	return ch
 }
 
 // pending reports whether the consumer has something to take: items, or

@@ -48,6 +48,12 @@ type streamConn struct {
 // server connections.
 func (s *streamConn) preAuth() { s.readLimit = s.cfg.MaxHelloSize }
 
+// Backlog implements Backlogger.
+func (s *streamConn) Backlog() (int, int) { return s.q.backlog() }
+
+// Drained implements Backlogger.
+func (s *streamConn) Drained(n int) <-chan struct{} { return s.q.drainedTo(n) }
+
 // Welcomed lifts the bound on incoming messages to MaxMessageSize.
 func (s *streamConn) Welcomed() { s.readLimit = s.cfg.MaxMessageSize }
 

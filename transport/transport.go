@@ -33,6 +33,18 @@ type Peer interface {
 	Info() Info
 }
 
+// Backlogger is implemented by the peers that queue what they send (all
+// of this package's): a router reads it to slow down a publisher whose
+// events pile up for a subscriber, rather than cut the subscriber off.
+type Backlogger interface {
+	// Backlog returns how many messages wait in the outbound queue, and
+	// its bound (Config.OutboundQueue). It is cheap: an atomic load.
+	Backlog() (queued, limit int)
+	// Drained returns a channel closed once at most n messages wait, or
+	// the peer is closed.
+	Drained(n int) <-chan struct{}
+}
+
 // Welcomer is implemented by server-side peers that hold incoming
 // messages to Config.MaxHelloSize until the session is established.
 // Welcomed lifts the bound to MaxMessageSize; the router calls it once it
