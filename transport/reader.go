@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -14,6 +16,15 @@ import (
 // buffers at all.
 type connReader struct {
 	conn net.Conn
+	// raw reads the socket directly where conn offers it (TCP and Unix
+	// connections, not TLS): waiting for input then takes no buffer and
+	// costs no syscall, and the one read that follows fills the buffer.
+	raw syscall.RawConn
+	// rawRead is c.readRaw as a func value, made once: a closure made per
+	// wait would cost allocations per message. rn and rerr are its results.
+	rawRead func(fd uintptr) bool
+	rn      int
+	rerr    error
 	bp   *[]byte // pooled buffer, nil while idle or when buf is not pooled
 	buf  []byte
 	r, w int
@@ -34,6 +45,12 @@ var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBufferSize);
 // the dialer's reader, possibly nil) had already buffered.
 func newConnReader(conn net.Conn, br *bufio.Reader) *connReader {
 	c := &connReader{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.rawRead = c.readRaw
+		}
+	}
 	if br != nil && br.Buffered() > 0 {
 		n := br.Buffered()
 		if n > readBufferSize {
@@ -76,6 +93,9 @@ func (c *connReader) wait() error {
 		return nil
 	}
 	c.release()
+	if c.raw != nil {
+		return c.waitRaw()
+	}
 	for {
 		n, err := c.conn.Read(c.one[:])
 		if n == 1 {
@@ -88,6 +108,47 @@ func (c *connReader) wait() error {
 			return err
 		}
 	}
+}
+
+// waitRaw waits in the runtime's poller for the socket to be readable,
+// holding no buffer, then reads what is there into a pooled buffer: one
+// syscall for a whole small message, where a blocking one-byte read and
+// another for the rest would take two (or three, with the EAGAIN).
+func (c *connReader) waitRaw() error {
+	err := c.raw.Read(c.rawRead)
+	n, rerr := c.rn, c.rerr
+	c.rerr = nil
+	switch {
+	case err != nil: // deadline, or the connection closed
+		c.release()
+		return err
+	case rerr != nil:
+		c.release()
+		return os.NewSyscallError("read", rerr)
+	case n == 0:
+		c.release()
+		return io.EOF
+	}
+	c.r, c.w = 0, n
+	return nil
+}
+
+// readRaw is the RawConn callback of waitRaw: it reads into a pooled
+// buffer, or gives the buffer back and asks to wait if nothing is there.
+func (c *connReader) readRaw(fd uintptr) bool {
+	c.acquire()
+	for {
+		c.rn, c.rerr = syscall.Read(int(fd), c.buf)
+		if c.rerr != syscall.EINTR {
+			break
+		}
+	}
+	if c.rerr == syscall.EAGAIN {
+		c.rn, c.rerr = 0, nil
+		c.release() // nothing read: the buffer goes back while waiting
+		return false
+	}
+	return true
 }
 
 // fill reads more input, after compacting the buffer.

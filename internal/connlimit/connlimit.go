@@ -6,10 +6,12 @@
 package connlimit
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -241,6 +243,16 @@ type conn struct {
 	l    *Limiter
 	key  string
 	once sync.Once
+}
+
+// SyscallConn gives the transport the socket itself when there is one,
+// as the wrapped connection would (transport reads it with one syscall
+// per message).
+func (c *conn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("connlimit: connection has no file descriptor")
 }
 
 func (c *conn) Close() error {

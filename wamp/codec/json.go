@@ -31,7 +31,7 @@ func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
 	if !ok {
 		return nil, malformed(0, "not a JSON array")
 	}
-	return buildMessage("json", len(f.elems), f)
+	return buildMessage("json", len(f.elems), &f)
 }
 
 // splitJSONArray returns the elements of a valid JSON array, as slices of
@@ -41,8 +41,7 @@ func splitJSONArray(data []byte) (jsonFrame, bool) {
 	if len(data) < 2 || data[0] != '[' {
 		return jsonFrame{}, false
 	}
-	elems := make([][]byte, 0, 8)
-	var depths []int
+	f := jsonFrame{elems: make([][]byte, 0, 8)}
 	depth, deepest, start, inString := 0, 0, -1, false
 	for i := 1; i < len(data)-1; i++ {
 		c := data[i]
@@ -67,8 +66,7 @@ func splitJSONArray(data []byte) (jsonFrame, bool) {
 			depth--
 		case ',':
 			if depth == 0 {
-				elems = append(elems, bytes.TrimSpace(data[start:i]))
-				depths = append(depths, deepest)
+				f.add(bytes.TrimSpace(data[start:i]), deepest)
 				start, deepest = -1, 0
 				continue
 			}
@@ -78,23 +76,31 @@ func splitJSONArray(data []byte) (jsonFrame, bool) {
 		}
 	}
 	if start >= 0 {
-		elems = append(elems, bytes.TrimSpace(data[start:len(data)-1]))
-		depths = append(depths, deepest)
+		f.add(bytes.TrimSpace(data[start:len(data)-1]), deepest)
 	}
-	return jsonFrame{elems: elems, depths: depths}, true
+	return f, true
 }
 
-// jsonFrame is a message's elements and how deep containers nest in each.
+// jsonFrame is a message's elements and how deep containers nest in each
+// of the first len(depths) (no message has more elements: a longer array
+// fails its arity check before any element past them is read).
 type jsonFrame struct {
 	elems  [][]byte
-	depths []int
+	depths [8]int
+}
+
+func (f *jsonFrame) add(elem []byte, depth int) {
+	if i := len(f.elems); i < len(f.depths) {
+		f.depths[i] = depth
+	}
+	f.elems = append(f.elems, elem)
 }
 
 // check refuses an element nested deeper than MaxDepth or holding invalid
 // UTF-8 (encoding/json would quietly turn it into U+FFFD; passed through
 // raw, it would break every WebSocket peer that receives it as text).
-func (f jsonFrame) check(i int) error {
-	if f.depths[i] > MaxDepth {
+func (f *jsonFrame) check(i int) error {
+	if i >= len(f.depths) || f.depths[i] > MaxDepth {
 		return errTooDeep
 	}
 	if !utf8.Valid(f.elems[i]) {
@@ -103,22 +109,22 @@ func (f jsonFrame) check(i int) error {
 	return nil
 }
 
-func (f jsonFrame) value(i int) (any, error) {
+func (f *jsonFrame) value(i int) (any, error) {
 	if err := f.check(i); err != nil {
 		return nil, err
 	}
 	return decodeJSONValue(f.elems[i])
 }
 
-func (f jsonFrame) raw(i int) ([]byte, error) {
+func (f *jsonFrame) raw(i int) ([]byte, error) {
 	if err := f.check(i); err != nil {
 		return nil, err
 	}
 	return f.elems[i], nil
 }
 
-func (f jsonFrame) isList(b []byte) bool { return len(b) > 0 && b[0] == '[' }
-func (f jsonFrame) isDict(b []byte) bool { return len(b) > 0 && b[0] == '{' }
+func (f *jsonFrame) isList(b []byte) bool { return len(b) > 0 && b[0] == '[' }
+func (f *jsonFrame) isDict(b []byte) bool { return len(b) > 0 && b[0] == '{' }
 
 func (jsonCodec) DecodeValue(data []byte) (any, error) {
 	return decodeJSONValue(data)
