@@ -25,10 +25,10 @@ type connReader struct {
 	rawRead func(fd uintptr) bool
 	rn      int
 	rerr    error
-	bp   *[]byte // pooled buffer, nil while idle or when buf is not pooled
-	buf  []byte
-	r, w int
-	one  [1]byte
+	bp      *[]byte // pooled buffer, nil while idle or when buf is not pooled
+	buf     []byte
+	r, w    int
+	one     [1]byte
 	// timeout, if positive, bounds every read of a message's bytes: a
 	// message must keep arriving, however long the connection has been
 	// busy. Waiting for the next message is bounded by the caller.

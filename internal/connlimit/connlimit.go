@@ -98,9 +98,8 @@ type Limiter struct {
 
 	// lastLog rate-limits the refusal log line: one per second at most,
 	// with the count of refusals since the last one.
-	lastLog    time.Time
-	sinceLog   int
-	logReasons map[string]int
+	lastLog  time.Time
+	sinceLog int
 }
 
 // New returns a limiter registering its metrics on reg (nil for none);
