@@ -104,12 +104,18 @@ func runScript(t *testing.T, script, url, serializer string) any {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	cmd := node(ctx, script, url, serializer)
+	return resultLine(t, node(ctx, script, url, serializer))
+}
+
+// resultLine runs cmd, a scenario, to its end and returns its last output
+// line decoded; the test fails with its output if it fails.
+func resultLine(t *testing.T, cmd *exec.Cmd) any {
+	t.Helper()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node %s.js %s: %v\nstdout: %s\nstderr: %s", script, serializer, err, out, stderr.Bytes())
+		t.Fatalf("%s: %v\nstdout: %s\nstderr: %s", strings.Join(cmd.Args, " "), err, out, stderr.Bytes())
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return decodeLine(t, lines[len(lines)-1])

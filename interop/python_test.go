@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -102,14 +101,7 @@ func TestAutobahnPython(t *testing.T) {
 				defer cancel()
 				cmd := exec.CommandContext(ctx, python, filepath.Join("python", "scenario.py"), urls[tr], ser)
 				cmd.WaitDelay = time.Second
-				var stderr bytes.Buffer
-				cmd.Stderr = &stderr
-				out, err := cmd.Output()
-				if err != nil {
-					t.Fatalf("scenario.py %s %s: %v\nstdout: %s\nstderr: %s", tr, ser, err, out, stderr.Bytes())
-				}
-				lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-				check(t, "what Autobahn|Python saw", decodeLine(t, lines[len(lines)-1]), want(t, `{
+				check(t, "what Autobahn|Python saw", resultLine(t, cmd), want(t, `{
 					"published": true,
 					"event": {"args": [1, "two", {"three": 3}], "kwargs": {"k": "v"}},
 					"call": {"sum": 5},

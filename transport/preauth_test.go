@@ -35,6 +35,23 @@ func TestReadGrowingGrowsAsBytesArrive(t *testing.T) {
 	}
 }
 
+// upgradeServer serves WebSocket peers made by Upgrade, handed over on
+// the channel (buffered for n), and returns the ws:// URL.
+func upgradeServer(t *testing.T, cfg Config, n int) (string, chan Peer) {
+	t.Helper()
+	peers := make(chan Peer, n)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := Upgrade(w, r, cfg)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		peers <- p
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), peers
+}
+
 // allocatedDuring returns how many bytes the process allocated while f ran.
 func allocatedDuring(f func()) uint64 {
 	var before, after runtime.MemStats
@@ -65,17 +82,8 @@ func TestAnnouncedFrameSizeIsNotTrusted(t *testing.T) {
 		}
 	})
 	t.Run("websocket", func(t *testing.T) {
-		peers := make(chan Peer, 1)
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := Upgrade(w, r, cfg)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			peers <- p
-		}))
-		t.Cleanup(srv.Close)
-		conn, _ := rawClient(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+		url, peers := upgradeServer(t, cfg, 1)
+		conn, _ := rawClient(t, url)
 		p := <-peers
 		t.Cleanup(func() { p.Close() })
 		p.(Welcomer).Welcomed()
@@ -129,17 +137,7 @@ func TestMessagesBeforeWelcomeAreSmall(t *testing.T) {
 func TestUnencodableSharedMessageIsLoggedOnce(t *testing.T) {
 	var logs syncLog
 	cfg := Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	peers := make(chan Peer, 10)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := Upgrade(w, r, cfg)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		peers <- p
-	}))
-	t.Cleanup(srv.Close)
-	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	url, peers := upgradeServer(t, cfg, 10)
 	var clients []Peer
 	for range 10 {
 		c, err := Dial(context.Background(), url, Config{Serializers: []codec.Codec{codec.JSON}})
