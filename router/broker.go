@@ -205,7 +205,8 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	}
 }
 
-// publisherStall bounds how long one publication holds its publisher back.
+// publisherStall bounds how long one publication holds its publisher back
+// (Router.stallMax, which tests raise to take scheduling out of theirs).
 const publisherStall = 10 * time.Millisecond
 
 // backlogged returns to if its outbound queue is fuller, as a fraction of
@@ -239,7 +240,7 @@ func (b *broker) stall(pub, sub *session) {
 		return
 	}
 	b.realm.router.metrics.publisherStalls.Inc()
-	t := time.NewTimer(publisherStall)
+	t := time.NewTimer(time.Duration(b.realm.router.stallMax.Load()))
 	defer t.Stop()
 	select {
 	case <-sub.backlog.Drained(limit / 4):

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,8 @@ type Router struct {
 	// limitLogs keeps "limit exceeded" lines to one a second per limit:
 	// a client hammering a limit must not flood the log.
 	limitLogs logThrottle
+	// stallMax is publisherStall, in nanoseconds.
+	stallMax atomic.Int64
 
 	mu       sync.Mutex
 	realms   map[wamp.URI]*realm
@@ -76,6 +79,7 @@ func New(cfg Config) (*Router, error) {
 		r.addRealmConfig(&r.cfg.RealmConfigs[i])
 	}
 	r.auth.spray.threshold = sprayThreshold
+	r.stallMax.Store(int64(publisherStall))
 	return r, nil
 }
 
