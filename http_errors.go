@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -187,6 +188,10 @@ func classify(r *http.Request, err error) errorResponse {
 			return classify(r, cause)
 		}
 		return errorResponse{status: statusClientClosed, message: "client closed request"}
+	case errors.Is(err, queue.ErrNotFound):
+		// An unknown task id: the caller's mistake, and saying so leaks
+		// nothing.
+		return errorResponse{status: http.StatusNotFound, message: queue.ErrNotFound.Error()}
 	case errors.Is(err, ErrNotRunning), errors.Is(err, client.ErrSessionClosed), errors.Is(err, client.ErrConnectionLost):
 		return errorResponse{status: http.StatusServiceUnavailable, message: statusText(http.StatusServiceUnavailable)}
 	}

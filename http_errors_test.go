@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -73,6 +74,7 @@ func TestHTTPErrorMapping(t *testing.T) {
 		{"runtime_error", wamp.NewError(client.ErrRuntime.URI, secret), 502, "bad gateway", "wamp.error.runtime_error"},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 504, "gateway timeout", ""},
 		{"not running", ErrNotRunning, 503, "service unavailable", ""},
+		{"unknown task", fmt.Errorf("result of task 42: %w", queue.ErrNotFound), 404, "queue: task not found", ""},
 		{"session closed", client.ErrSessionClosed, 503, "service unavailable", ""},
 		{"canceled while the client waits", context.Canceled, 500, "internal server error", ""},
 		{"other", errors.New(secret), 500, "internal server error", ""},

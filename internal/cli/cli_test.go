@@ -94,6 +94,9 @@ func TestDemoAppHTTP(t *testing.T) {
 	if code, body := get("GET", "/api/tasks/"+queued.Task); code != 200 || !strings.Contains(body, `"value":144`) || !strings.Contains(body, `"state":"done"`) {
 		t.Errorf("GET /api/tasks/ID: %d %s", code, body)
 	}
+	if code, body := get("GET", "/api/tasks/unknown"); code != 404 || !strings.Contains(body, "task not found") {
+		t.Errorf("GET /api/tasks/unknown: %d %s, want 404", code, body)
+	}
 	if code, body := get("GET", "/"); code != 200 || !strings.Contains(body, "/api/add") {
 		t.Errorf("GET /: %d %s", code, body)
 	}
