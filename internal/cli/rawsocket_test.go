@@ -35,7 +35,9 @@ func TestRawSocketFlag(t *testing.T) {
 		}
 	}
 	file := filepath.Join(t.TempDir(), "not-a-socket")
-	os.WriteFile(file, []byte("keep me"), 0o600)
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -43,7 +45,9 @@ func TestRawSocketFlag(t *testing.T) {
 	}{
 		{[]string{"router", "--rawsocket", "unix:"}, 2, `bad --rawsocket "unix:"`},
 		{[]string{"router", "--rawsocket", "8081"}, 2, `bad --rawsocket "8081"`},
-		{[]string{"router", "--rawsocket", "unix:" + file}, 1, "exists and is not a socket"},
+		// --listen on a free port: the default 8080 may be taken by
+		// anything else on the machine, another test among them.
+		{[]string{"router", "--listen", "127.0.0.1:0", "--rawsocket", "unix:" + file}, 1, "exists and is not a socket"},
 	} {
 		var out bytes.Buffer
 		code := Main(tc.args, &out, &out)
