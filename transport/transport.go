@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -154,6 +155,30 @@ const (
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 )
+
+// Bounds of the sizes in Config: a smaller message limit would refuse a
+// HELLO or WELCOME, a larger one would let one message take gigabytes.
+const (
+	MinMessageSize = 1 << 10
+	MaxMessageSize = 1 << 30
+)
+
+// Validate reports a size out of its bounds (zero means the default and
+// passes). Its messages name the fields by their configuration file keys.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"max_message_size", c.MaxMessageSize}, {"max_hello_size", c.MaxHelloSize}} {
+		if f.v != 0 && (f.v < MinMessageSize || f.v > MaxMessageSize) {
+			return fmt.Errorf("transport: %s %d is out of bounds: want %d bytes (1 KiB) to %d (1 GiB)", f.key, f.v, MinMessageSize, MaxMessageSize)
+		}
+	}
+	if c.OutboundQueue < 0 {
+		return fmt.Errorf("transport: outbound_queue %d is negative", c.OutboundQueue)
+	}
+	return nil
+}
 
 func (c Config) withDefaults() Config {
 	if c.MaxMessageSize <= 0 {

@@ -38,6 +38,7 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"router", "extra"}, 2, "unexpected arguments: extra"},
 		{[]string{"router", "--listen", "256.0.0.1:99999"}, 2, `bad --listen: "256.0.0.1:99999": port "99999" is not a number from 0 to 65535`},
 		{[]string{"router", "--listen", "256.0.0.1:80"}, 1, "listen websocket 256.0.0.1:80 (--listen):"},
+		{[]string{"router", "--max-message-size", "10"}, 2, "max_message_size 10 is out of bounds: want 1024 bytes (1 KiB) to 1073741824 (1 GiB)"},
 	} {
 		var out bytes.Buffer
 		code := Main(tc.args, &out, &out)

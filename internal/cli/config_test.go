@@ -235,7 +235,7 @@ listeners:
 open_realms: [open]
 realms: [{name: closed, anonymous: {}, roles: [{name: anonymous}]}]
 event_history: [{topic: a, limit: 1}]
-transport: {max_message_size: 1000, outbound_queue: 10}
+transport: {max_message_size: 1500, outbound_queue: 10}
 log: {level: debug, format: json}
 `)
 	p, err := planFor(t, "--config", file)
@@ -251,7 +251,7 @@ log: {level: debug, format: json}
 	if got := addrs(p); !reflect.DeepEqual(got, []string{"rawsocket 127.0.0.1:7001", "websocket 127.0.0.1:7002/wamp", "websocket 127.0.0.1:7003/ws"}) {
 		t.Fatalf("listeners %v", got)
 	}
-	if p.logs.level != "debug" || p.logs.format != "json" || p.cfg.Transport.MaxMessageSize != 1000 || !reflect.DeepEqual(p.cfg.Realms, []string{"open"}) {
+	if p.logs.level != "debug" || p.logs.format != "json" || p.cfg.Transport.MaxMessageSize != 1500 || !reflect.DeepEqual(p.cfg.Realms, []string{"open"}) {
 		t.Fatalf("plan %+v", p)
 	}
 	p, err = planFor(t, "--config", file, "--listen", "127.0.0.1:0", "--rawsocket", "unix:/tmp/j.sock", "--realm", "extra",

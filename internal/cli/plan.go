@@ -118,6 +118,9 @@ func (f *routerFlags) plan() (*plan, error) {
 	if err := p.conns.Validate(); err != nil {
 		return nil, usageError{err}
 	}
+	if err := p.cfg.Transport.Validate(); err != nil {
+		return nil, usageError{fmt.Errorf("%w (--max-message-size, or transport: in the configuration file)", err)}
+	}
 	return p, nil
 }
 
