@@ -186,8 +186,11 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 	}
 	ack, _ := wamp.DictBool(m.Options, "acknowledge")
 	if p.retain {
+		// Retained before routing, so that a refusal can still answer
+		// the publisher; route's keep reuses the stored event for history.
 		p.id = wamp.GlobalID()
-		if err := b.retain(b.stored(&p)); err != nil {
+		p.kept = b.stored(&p)
+		if err := b.retain(p.kept); err != nil {
 			b.realm.router.limitExceeded(limitRetained, "session", s.id, "realm", b.realm.name, "topic", m.Topic, "err", err)
 			if ack {
 				s.send(requestError(m.Request, wamp.TypePublish, URIRetainLimitExceeded, err.Error()))
@@ -209,15 +212,16 @@ func (b *broker) publish(s *session, m *wamp.Publish) {
 // (Router.stallMax, which tests raise to take scheduling out of theirs).
 const publisherStall = 10 * time.Millisecond
 
-// backlogged returns to if its outbound queue is fuller, as a fraction of
-// its bound, than *worst (and records it), else fullest.
-func backlogged(to, fullest *session, worst *float64) *session {
+// backlogged returns to if its outbound queue is over half full and
+// fuller, as a fraction of its bound, than fullest's was (*worst, *of), else
+// fullest. Integer arithmetic: it runs for every delivery.
+func backlogged(to, fullest *session, worst, of *int) *session {
 	if to.backlog == nil {
 		return fullest
 	}
 	q, limit := to.backlog.Backlog()
-	if f := float64(q) / float64(limit); f > *worst {
-		*worst = f
+	if 2*q > limit && q*(*of) > (*worst)*limit {
+		*worst, *of = q, limit
 		return to
 	}
 	return fullest
@@ -289,7 +293,7 @@ func (b *broker) route(p *publication) wamp.ID {
 	from, excludeMe := p.from, p.excludeMe
 	n := 0
 	var fullest *session
-	worst := 0.5 // the high-water mark: half the outbound queue
+	worst, of := 0, 1 // the fullest queue seen: worst messages of a bound of
 	for _, sub := range matched {
 		ev := &wamp.Event{Subscription: sub.id, Publication: p.id,
 			Details: eventDetails(sub, p.topic, publisher, false), Payload: p.payload}
@@ -303,7 +307,7 @@ func (b *broker) route(p *publication) wamp.ID {
 				if to.sendShared(sh) {
 					n++
 					if from != nil {
-						fullest = backlogged(to, fullest, &worst)
+						fullest = backlogged(to, fullest, &worst, &of)
 					}
 				}
 			}
@@ -316,7 +320,7 @@ func (b *broker) route(p *publication) wamp.ID {
 			if to.sendShared(sh) {
 				n++
 				if from != nil {
-					fullest = backlogged(to, fullest, &worst)
+					fullest = backlogged(to, fullest, &worst, &of)
 				}
 			}
 		}
@@ -332,7 +336,7 @@ func (b *broker) route(p *publication) wamp.ID {
 // in their black or white lists: session IDs do not outlive their
 // sessions, so later readers could not be filtered fairly.
 func (b *broker) keep(p *publication) {
-	var e *storedEvent
+	e := p.kept
 	stored := func() *storedEvent {
 		if e == nil {
 			e = b.stored(p)
@@ -357,7 +361,7 @@ func (b *broker) keep(p *publication) {
 // stored is p as a kept event.
 func (b *broker) stored(p *publication) *storedEvent {
 	return &storedEvent{seq: b.seq.Add(1), at: b.now().Truncate(time.Millisecond), pub: p.id, topic: p.topic,
-		payload: p.payload, size: payloadSize(p.payload), publisher: p.publisherDetails(), audience: p.audience}
+		payload: p.payload, publisher: p.publisherDetails(), audience: p.audience}
 }
 
 func requestError(req wamp.ID, t wamp.Type, uri wamp.URI, message string) *wamp.ErrorMessage {

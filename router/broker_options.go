@@ -24,6 +24,9 @@ type publication struct {
 	// fullest past half its bound, nil if none: the publisher waits for
 	// it (broker.stall).
 	backlogged *session
+	// kept is the publication as a stored event once publish retained
+	// it, for route's keep to reuse in event history.
+	kept *storedEvent
 }
 
 // audience is a publication's subscriber black and white lists; an

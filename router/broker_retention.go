@@ -19,7 +19,7 @@ type storedEvent struct {
 	pub       wamp.ID
 	topic     wamp.URI
 	payload   wamp.Payload // as published, possibly raw
-	size      int64        // payload's bytes, counted against Limits.MaxRetainedBytes
+	size      int64        // payload's bytes, counted against Limits.MaxRetainedBytes once retained
 	publisher wamp.Dict    // disclosed publisher details, nil if not disclosed
 	audience  *audience
 }
@@ -43,6 +43,7 @@ func (e errRetainLimit) Error() string { return e.reason }
 // overshoot.
 func (b *broker) retain(e *storedEvent) error {
 	lim := b.realm.router.cfg.Limits
+	e.size = payloadSize(e.payload) // only retained events are weighed
 	b.retainMu.Lock()
 	defer b.retainMu.Unlock()
 	old, had := b.retained[e.topic]

@@ -343,11 +343,11 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 	}
 	inv := &invocation{
 		id: d.realm.router.ids.Next(), caller: s, callRequest: m.Request, callee: callee, reg: reg,
-		// The specification would also require the callee to support
-		// call canceling; Autobahn|JS callees send progressive results
-		// without announcing it, and a callee that cannot be interrupted
-		// is simply never sent INTERRUPT.
-		progress:  opts.receiveProgress && callee.progressiveResults(),
+		// The specification: a Callee that supports progressive results
+		// but not call canceling is considered by the Dealer not to
+		// support progressive results (a caller must be able to cancel a
+		// stream it no longer wants).
+		progress:  opts.receiveProgress && callee.supports(calleeProgressiveCallResults) && supportsCanceling(callee),
 		streaming: opts.progress, timeout: opts.timeout,
 	}
 	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe || forceDisclose)

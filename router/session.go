@@ -339,15 +339,6 @@ func announcedFeatures(details wamp.Dict) featureSet {
 // supports reports whether the client announced f.
 func (s *session) supports(f feature) bool { return s.features&(1<<f) != 0 }
 
-// progressiveResults reports whether the callee may be sent
-// receive_progress. The specification: a Callee that announces
-// progressive_call_results but not call_canceling is treated as not
-// supporting progressive call results (a caller must be able to cancel a
-// stream it no longer wants).
-func (s *session) progressiveResults() bool {
-	return s.supports(calleeProgressiveCallResults) && s.supports(calleeCallCanceling)
-}
-
 // details describes the session as the session meta API does.
 func (s *session) details() wamp.Dict {
 	info := s.peer.Info()

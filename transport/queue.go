@@ -95,12 +95,9 @@ func (q *queue) take() ([]item, bool) {
 	q.items, q.free = q.free, nil
 	q.n.Store(0)
 	closed := q.closed
-	waiters := q.drained
-	q.drained = nil
+	waiters := q.takeDrained()
 	q.mu.Unlock()
-	for _, ch := range waiters {
-		close(ch)
-	}
+	closeAll(waiters)
 	return items, closed
 }
 
@@ -122,13 +119,24 @@ func (q *queue) recycle(items []item) {
 func (q *queue) close() {
 	q.mu.Lock()
 	q.closed = true
-	waiters := q.drained
-	q.drained = nil
+	waiters := q.takeDrained()
 	q.mu.Unlock()
-	for _, ch := range waiters {
+	closeAll(waiters)
+	q.signal()
+}
+
+// takeDrained hands over the Drained waiters, to be closed once q.mu is
+// released. q.mu must be held.
+func (q *queue) takeDrained() []chan struct{} {
+	w := q.drained
+	q.drained = nil
+	return w
+}
+
+func closeAll(chs []chan struct{}) {
+	for _, ch := range chs {
 		close(ch)
 	}
-	q.signal()
 }
 
 // backlog returns how many items wait, and the bound.
