@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -351,15 +353,12 @@ func TestConnectToRemoteRouterAndReconnect(t *testing.T) {
 }
 
 func TestConnectWaitsForARouterThatIsNotUpYet(t *testing.T) {
-	// Reserve a port, then start the router on it only after the app
-	// began trying.
-	probe, _ := newTestApp(t, "probe")
-	startApp(t, probe)
-	addr := probe.Addr().String()
+	// The router listens on a Unix socket that exists only once the app
+	// has been refused: a TCP port released and taken again could be
+	// grabbed meanwhile by any other process of a busy machine.
+	sock := filepath.Join(t.TempDir(), "router.sock")
 	ctx := testCtx(t)
-	probe.Shutdown(ctx)
-
-	app, logs := newTestApp(t, "late", WithSettings(func(s *Settings) { s.Connect = "ws://" + addr + "/ws" }))
+	app, logs := newTestApp(t, "late", WithSettings(func(s *Settings) { s.Connect = "unix://" + sock }))
 	app.Register("x", func() int { return 1 })
 	started := make(chan error, 1)
 	go func() { started <- app.Start(ctx) }()
@@ -369,9 +368,20 @@ func TestConnectWaitsForARouterThatIsNotUpYet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Addr: addr, Handler: rt}
-	go srv.ListenAndServe()
-	t.Cleanup(func() { rt.Stop(context.Background()); srv.Close() })
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- transport.ServeRawSocket(serveCtx, l, transport.Config{}, rt.Attach) }()
+	t.Cleanup(func() {
+		rt.Stop(context.Background())
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 	if err := <-started; err != nil {
 		t.Fatal(err)
 	}

@@ -306,7 +306,10 @@ func TestStartLeavesNothingOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	free, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port released here is taken again by Main: on an address of the
+	// loopback network that no other test uses, so that nothing else can
+	// grab it meanwhile.
+	free, err := net.Listen("tcp", "127.0.0.57:0")
 	if err != nil {
 		t.Fatal(err)
 	}
