@@ -15,6 +15,7 @@ import (
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/cron"
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/internal/datadir"
 	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
@@ -59,6 +60,8 @@ type Application struct {
 	srv        *http.Server
 	ln         net.Listener
 	connLimit  *connlimit.Limiter // counts ln's connections
+	data       dataDir            // the locked data dir (datadir.go)
+	viaMain    bool               // started by Main's run command
 	stopped    chan struct{}      // closed when Shutdown has finished
 	connected  atomic.Bool        // joined to the router right now
 	handlers   sync.WaitGroup     // running WAMP handlers, waited for by Shutdown
@@ -94,6 +97,8 @@ func New(name string, opts ...Option) *Application {
 		stopped:  make(chan struct{}),
 		metrics:  newAppMetrics(),
 	}
+	app.data.dflt, _ = datadir.Default(name) // none without a home: Start says so if it needs one
+	app.settings.DataDir = app.data.dflt
 	app.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	app.HTTP = newHTTP(app)
 	for _, o := range opts {

@@ -415,6 +415,7 @@ func runApp(ctx context.Context, inv *invocation) error {
 	app := inv.app
 	app.mu.Lock()
 	app.logOutput = inv.stderr
+	app.viaMain = true
 	app.mu.Unlock()
 	if app.cli.serve != nil {
 		return app.cli.serve(ctx)

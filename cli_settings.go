@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -120,9 +122,25 @@ func (s *setting) defaultText() string {
 		return s.def
 	}
 	if !fv.v.IsZero() || (isTextValue(fv.v.Type()) && fv.marshals()) {
+		if s.group == builtinSetting && s.name == "data-dir" {
+			return tildeHome(fv.String())
+		}
 		return fv.String() // a text value's zero may mean something: slog.Level's is INFO
 	}
 	return ""
+}
+
+// tildeHome writes a path under the home directory as ~/path, as the
+// user would.
+func tildeHome(path string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "/" {
+		return path
+	}
+	if rest, ok := strings.CutPrefix(path, home+string(filepath.Separator)); ok {
+		return "~" + string(filepath.Separator) + rest
+	}
+	return path
 }
 
 func (s *setting) isBool() bool {

@@ -48,8 +48,8 @@ func ExampleApplication_AddSettings() {
 	//         verbose logs, template reloading, slow handler watchdog
 	//         (env SHOP_DEBUG)
 	//   --data-dir string
-	//         directory for the app's state
-	//         (default data, env SHOP_DATA_DIR)
+	//         directory for the app's state, locked while the app runs
+	//         (default ~/.local/state/shop, env SHOP_DATA_DIR)
 	//   --nats string
 	//         URL of an external NATS server for queues and cron locks (default: embedded, in --data-dir)
 	//         (env SHOP_NATS)

@@ -90,6 +90,7 @@ func (app *Application) Start(ctx context.Context) error {
 	}
 	app.log = log
 	app.mu.Unlock()
+	app.testDefaults()
 
 	if err := app.start(ctx); err != nil {
 		app.abortStart()
@@ -115,6 +116,9 @@ func (app *Application) start(ctx context.Context) error {
 		if _, err := app.HTTP.tmpl.get(false); err != nil {
 			return fmt.Errorf("junction: templates: %w", err)
 		}
+	}
+	if err := app.openDataDir(); err != nil {
+		return err
 	}
 	var ln net.Listener
 	if s.Listen != "" {
@@ -364,6 +368,9 @@ func (app *Application) closeAll(ctx context.Context) error {
 		}
 	}
 	if err := app.closeQueues(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := app.closeDataDir(); err != nil {
 		errs = append(errs, err)
 	}
 	handlersDone := make(chan struct{})

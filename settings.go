@@ -25,8 +25,14 @@ type Settings struct {
 	// Debug turns on verbose logs, template reloading and the slow
 	// handler watchdog.
 	Debug bool `flag:"debug" json:"debug" yaml:"debug" help:"verbose logs, template reloading, slow handler watchdog"`
-	// DataDir is where the app keeps its state. Default ./data.
-	DataDir string `flag:"data-dir" json:"data-dir" yaml:"data-dir" help:"directory for the app's state"`
+	// DataDir is where the app keeps its state (the embedded NATS
+	// server's store of queues), locked while the app runs: a second
+	// process on the same directory is refused. Default
+	// $XDG_STATE_HOME/APP, else ~/.local/state/APP, never the working
+	// directory; in a test binary, Start without Main uses a temporary
+	// directory instead, removed by Shutdown. Created (0700) only when
+	// something stores in it.
+	DataDir string `flag:"data-dir" json:"data-dir" yaml:"data-dir" help:"directory for the app's state, locked while the app runs"`
 	// NATS, if set, is the URL of the NATS server (JetStream) that holds
 	// the app's queues and cron locks, shared by every process of the
 	// app. Default: a server embedded in the app, storing in DataDir.
@@ -64,10 +70,9 @@ type Settings struct {
 
 func defaultSettings() Settings {
 	return Settings{
-		Listen:          "127.0.0.1:8080",
+		Listen:          defaultListen,
 		Realm:           "realm1",
 		Metrics:         "/metrics",
-		DataDir:         "data",
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ShutdownTimeout: 10 * time.Second,

@@ -308,7 +308,7 @@ func (app *Application) openQueues(ctx context.Context) error {
 		Registerer: app.metrics.reg,
 	}
 	if s.NATS == "" {
-		cfg.DataDir = filepath.Join(s.DataDir, "nats")
+		cfg.DataDir = filepath.Join(app.dataPath(), "nats")
 	}
 	e, err := queue.Open(ctx, cfg)
 	if err != nil {

@@ -158,7 +158,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	url := cfg.URL
 	opts := []nats.Option{nats.Name("junction-queue"), nats.MaxReconnects(-1)}
 	if cfg.URL == "" {
-		e.srv, err = startServer(cfg)
+		e.srv, err = startServer(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +13,8 @@ import (
 )
 
 // startServer starts the embedded server and waits until it accepts
-// clients.
-func startServer(cfg Config) (*server.Server, error) {
+// clients, at most 30s or until ctx ends.
+func startServer(ctx context.Context, cfg Config) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: "junction-" + cfg.Namespace,
 		JetStream:  true,
@@ -31,9 +32,15 @@ func startServer(cfg Config) (*server.Server, error) {
 	}
 	srv.SetLoggerV2(serverLogger{cfg.Logger}, false, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(30 * time.Second) {
-		srv.Shutdown()
-		return nil, errors.New("queue: embedded NATS server: not ready after 30s")
+	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(50 * time.Millisecond); {
+		if err := ctx.Err(); err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("queue: embedded NATS server: not ready: %w", context.Cause(ctx))
+		}
+		if time.Now().After(deadline) {
+			srv.Shutdown()
+			return nil, errors.New("queue: embedded NATS server: not ready after 30s")
+		}
 	}
 	return srv, nil
 }
