@@ -11,20 +11,21 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/internal/signals"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
 
 // Run runs the app's command line (see Main) on os.Args and exits with
 // its code. The first SIGINT or SIGTERM shuts the app down gracefully
-// (exit 0); a second one exits at once (exit 1).
+// (exit 0); another one at least half a second later exits at once
+// (exit 1). Signals closer together are one: timeout(1) signals both the
+// process and its group, and a process manager may do the same.
 func (app *Application) Run() {
 	ctx, stop := signalContext()
 	defer stop()
@@ -32,23 +33,12 @@ func (app *Application) Run() {
 }
 
 // signalContext returns a context cancelled by the first SIGINT or
-// SIGTERM; the second one exits the process.
+// SIGTERM; a signal signals.Repeat or more after it exits the process.
 func signalContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case <-sig:
-		case <-ctx.Done():
-			return
-		}
-		cancel()
-		<-sig
+	return signals.Notify(func() {
 		fmt.Fprintln(os.Stderr, "junction: second signal, exiting now")
 		os.Exit(1)
-	}()
-	return ctx, func() { signal.Stop(sig); cancel() }
+	})
 }
 
 // serve starts the app, waits for ctx to end, then shuts it down within

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/junction-run/junction/internal/signals"
 )
 
 // The child process of the signal tests: an app run by Run, as a real
@@ -26,6 +29,14 @@ func init() {
 		http.NewResponseController(w).Flush()
 		<-make(chan struct{})
 	})
+	// /slow answers "done" a second after its headers: a graceful
+	// shutdown lets it finish, an immediate exit cuts it.
+	app.HTTP.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		time.Sleep(time.Second)
+		io.WriteString(w, "done")
+	})
 	app.On(Ready, func(ctx context.Context, _ ...any) error {
 		fmt.Printf("READY %s\n", AppFrom(ctx).Addr())
 		return nil
@@ -34,10 +45,12 @@ func init() {
 	app.Run()
 }
 
-// startSignalChild runs the child app and returns it with its address.
-func startSignalChild(t *testing.T) (*exec.Cmd, string) {
+// startSignalChild runs the child app, through the command wrap if
+// given (timeout and its arguments), and returns it with its address.
+func startSignalChild(t *testing.T, wrap ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	argv := append(wrap, os.Args[0], "-test.run=^$")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "JUNCTION_SIGNAL_CHILD=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -102,6 +115,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	first := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	// The first signal's shutdown is under way once new connections
 	// are refused.
@@ -117,10 +131,82 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// A second signal means "now" only after a human-scale pause.
+	time.Sleep(time.Until(first.Add(signals.Repeat + 100*time.Millisecond)))
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	if code := exitCode(t, cmd, 3*time.Second); code != 1 {
 		t.Fatalf("exit code %d after a second signal, want 1", code)
 	}
 	t.Logf("exited %v after the second signal", time.Since(start).Round(time.Millisecond))
+}
+
+// slowRequest starts GET /slow and returns once it is in flight; the
+// channel gets its body, or the error that cut it.
+func slowRequest(t *testing.T, addr string) <-chan string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make(chan string, 1)
+	go func() {
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			body <- "error: " + err.Error()
+			return
+		}
+		body <- string(b)
+	}()
+	return body
+}
+
+// TestSignalsTogetherAreOne: two signals microseconds apart, as a
+// process manager signalling the process and its group sends them, are
+// one request for a graceful shutdown.
+func TestSignalsTogetherAreOne(t *testing.T) {
+	for _, sigs := range [][]syscall.Signal{
+		{syscall.SIGTERM, syscall.SIGTERM},
+		{syscall.SIGINT, syscall.SIGINT},
+		{syscall.SIGTERM, syscall.SIGINT, syscall.SIGTERM},
+	} {
+		cmd, addr := startSignalChild(t)
+		body := slowRequest(t, addr)
+		for _, sig := range sigs {
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code := exitCode(t, cmd, 10*time.Second); code != 0 {
+			t.Errorf("%v: exit code %d, want 0 (graceful)", sigs, code)
+		}
+		if b := <-body; b != "done" {
+			t.Errorf("%v: the in-flight request got %q, want it finished", sigs, b)
+		}
+	}
+}
+
+// TestTimeoutCommandStopsTheAppGracefully runs the app under the real
+// timeout(1), which passes a signal it gets both to the app and to the
+// app's process group: the app gets it twice, and must shut down
+// gracefully once.
+func TestTimeoutCommandStopsTheAppGracefully(t *testing.T) {
+	timeout, err := exec.LookPath("timeout")
+	if err != nil {
+		t.Fatalf("coreutils' timeout is needed: %v", err)
+	}
+	cmd, addr := startSignalChild(t, timeout, "--preserve-status", "120")
+	body := slowRequest(t, addr)
+	// timeout forwards the signal it receives as it sends its own when
+	// the time is up: to the app, then to the group.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd, 10*time.Second); code != 0 {
+		t.Fatalf("exit code %d under timeout, want 0 (graceful)", code)
+	}
+	if b := <-body; b != "done" {
+		t.Fatalf("the in-flight request got %q, want it finished", b)
+	}
 }
