@@ -184,15 +184,21 @@ func TestSubscribeAndPublishAcrossClients(t *testing.T) {
 	if n, _ := e.KwargInt("users"); n != 3 {
 		t.Fatalf("event kwargs = %v", e.Kwargs)
 	}
-	// A publisher does not receive its own events unless IncludeMe.
-	if err := app.Publish(testCtx(t), "message", "app", "mine", Acknowledge()); err != nil {
-		t.Fatal(err)
+	// The app's subscriptions receive what the app publishes, unless
+	// ExcludeMe; IncludeMe states the default.
+	for _, c := range []struct {
+		text string
+		opts []any
+	}{{"mine", nil}, {"not mine", []any{ExcludeMe()}}, {"mine too", []any{IncludeMe()}}} {
+		args := append([]any{"app", c.text, Acknowledge()}, c.opts...)
+		if err := app.Publish(testCtx(t), "message", args...); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := app.Publish(testCtx(t), "message", "app", "mine too", IncludeMe(), Acknowledge()); err != nil {
-		t.Fatal(err)
-	}
-	if m := <-got; m != "app: mine too" {
-		t.Fatalf("own event = %q, want only the IncludeMe one", m)
+	for _, want := range []string{"app: mine", "app: mine too"} {
+		if m := <-got; m != want {
+			t.Fatalf("own event = %q, want %q (ExcludeMe's event is not delivered)", m, want)
+		}
 	}
 }
 
@@ -373,5 +379,32 @@ func TestArgAndKwargDecodeResults(t *testing.T) {
 	}
 	if _, err := Kwarg[int](v, "nope"); !strings.Contains(fmt.Sprint(err), `kwarg "nope": missing`) {
 		t.Fatalf("missing Kwarg: %v", err)
+	}
+}
+
+// TestAppReceivesWhatItsCronJobPublishes: a subscription of the app gets
+// the events the same app's cron job publishes, with no option.
+func TestAppReceivesWhatItsCronJobPublishes(t *testing.T) {
+	app, _ := newTestApp(t, "clock")
+	ticks := make(chan string, 16)
+	app.Subscribe("tick", func(s string) {
+		select {
+		case ticks <- s:
+		default:
+		}
+	})
+	app.Every(20*time.Millisecond, func(ctx context.Context) error {
+		return AppFrom(ctx).Publish(ctx, "tick", "tock")
+	})
+	startApp(t, app)
+	for i := range 2 {
+		select {
+		case got := <-ticks:
+			if got != "tock" {
+				t.Fatalf("event %q", got)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the app's subscription got %d of its own cron job's events", i)
+		}
 	}
 }

@@ -95,11 +95,17 @@ func Acknowledge() Option {
 	return publishOpt{"Acknowledge", func(p *client.PublishOptions) { p.Acknowledge = true }}
 }
 
-// IncludeMe delivers the event to the app's own subscriptions too (by
-// default a publisher does not receive its own events). Option of
-// Publish.
+// IncludeMe delivers the event to the app's own subscriptions too, which
+// is Publish's default: it states it. Option of Publish.
 func IncludeMe() Option {
 	return publishOpt{"IncludeMe", func(p *client.PublishOptions) { p.ExcludeMe = new(false) }}
+}
+
+// ExcludeMe keeps the event from the app's own subscriptions: only other
+// sessions receive it, as WAMP does by default for a publisher. Option
+// of Publish.
+func ExcludeMe() Option {
+	return publishOpt{"ExcludeMe", func(p *client.PublishOptions) { p.ExcludeMe = new(true) }}
 }
 
 // Retain asks the broker to keep the event for subscribers that arrive
@@ -158,16 +164,22 @@ func request(args []any) (wamp.List, wamp.Dict, []Option, error) {
 
 // Publish publishes an event to topic (a relative or absolute name, see
 // URI) with args: positional arguments, Kwargs, and options (DiscloseMe,
-// Acknowledge, IncludeMe, Retain). Structs and other typed values travel
+// Acknowledge, ExcludeMe, Retain). Structs and other typed values travel
 // in their JSON form. Without Acknowledge it returns once the event is
 // handed to the router.
+//
+// The app's own subscriptions receive what the app publishes: its
+// handlers are components of their own, which share one WAMP session
+// only as an implementation detail. ExcludeMe restores WAMP's default,
+// where a publisher does not receive its own events (which stays the
+// default for clients outside the app).
 func (app *Application) Publish(ctx context.Context, topic string, args ...any) error {
 	uri := app.URI(topic)
 	list, kwargs, opts, err := request(args)
 	if err != nil {
 		return fmt.Errorf("junction: publish %s: %w", uri, err)
 	}
-	var po client.PublishOptions
+	po := client.PublishOptions{ExcludeMe: new(false)}
 	for _, o := range opts {
 		p, ok := o.(publishOption)
 		if !ok {
