@@ -13,6 +13,7 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/queue"
+	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -208,6 +209,12 @@ func wampStatus(uri wamp.URI) int {
 		return http.StatusServiceUnavailable
 	case wamp.URITimeout:
 		return http.StatusGatewayTimeout
+	case wamp.URINoSuchSession, wamp.URINoSuchRegistration, wamp.URINoSuchSubscription, uriNoSuchTask:
+		// An id that names nothing (a meta API or queue call): the
+		// request's mistake, as an unknown path is.
+		return http.StatusNotFound
+	case router.URIRateLimitExceeded:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusBadGateway
 }

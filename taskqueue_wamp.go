@@ -164,6 +164,10 @@ func enqueueKwargs(kw wamp.Dict) ([]Option, error) {
 	return opts, nil
 }
 
+// uriNoSuchTask is the error of a queue procedure given an unknown task
+// id.
+const uriNoSuchTask wamp.URI = "junction.error.no_such_task"
+
 // queueError gives a queue failure a WAMP error URI.
 func queueError(err error) error {
 	var we *wamp.Error
@@ -171,7 +175,7 @@ func queueError(err error) error {
 	case errors.As(err, &we):
 		return err
 	case errors.Is(err, queue.ErrNotFound):
-		return wamp.NewError("junction.error.no_such_task", err.Error())
+		return wamp.NewError(uriNoSuchTask, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return wamp.NewError(wamp.URITimeout, err.Error())
 	case errors.Is(err, queue.ErrInvalidName), errors.Is(err, queue.ErrInvalidConfig), errors.Is(err, queue.ErrTooLarge):
