@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ type Job func(ctx context.Context) error
 type jobDecl struct {
 	kind  string // "every", "cron" or "at"
 	name  string
+	named bool // by JobName
 	every time.Duration
 	spec  string
 	at    time.Time
@@ -59,10 +62,12 @@ func Jitter(d time.Duration) Option {
 
 // JobName names a job in logs, metrics, junction.cron.list and the lock
 // that makes it run once per tick across processes. Default: the name of
-// the job's function ("pollFeeds", "main.func1"), the same in every
-// process of one build. Option of Every, Cron and At.
+// the job's function ("pollFeeds"), or for a function literal its
+// schedule ("every 5m0s", "cron 0 9 * * *", "at 2027-01-01T09:00:00Z"),
+// followed by " #2", " #3"... when an earlier job has the same default:
+// the same in every process of the app. Option of Every, Cron and At.
 func JobName(name string) Option {
-	return jobOpt{"JobName", func(j *jobDecl) { j.name = name }}
+	return jobOpt{"JobName", func(j *jobDecl) { j.name, j.named = name, true }}
 }
 
 // Every runs job every d, on the multiples of d since the zero time (UTC),
@@ -91,7 +96,7 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 		app.setupError(fmt.Errorf("junction: %s: nil job", j.kind))
 		return
 	}
-	j.name = funcName(j.job)
+	j.name = baseJobName(j)
 	for _, o := range opts {
 		jo, ok := o.(jobOption)
 		if !ok {
@@ -107,6 +112,9 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 		}
 	}
 	app.mu.Lock()
+	if !j.named {
+		j.name = app.uniqueJobName(j.name)
+	}
 	running, sched := app.state == stateRunning, app.scheduler
 	app.jobs = append(app.jobs, j)
 	app.mu.Unlock()
@@ -115,6 +123,35 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 			app.setupError(err)
 		}
 	}
+}
+
+// baseJobName names a job declared without JobName (see JobName), before
+// uniqueJobName tells it apart from the app's other jobs.
+func baseJobName(j *jobDecl) string {
+	name := funcName(j.job)
+	if !strings.Contains(name, ".func") { // a named function
+		return name
+	}
+	switch j.kind {
+	case "every":
+		return "every " + j.every.String()
+	case "cron":
+		return "cron " + j.spec
+	}
+	return "at " + j.at.UTC().Format(time.RFC3339)
+}
+
+// uniqueJobName is name, or name followed by " #2", " #3"... if an
+// earlier job has it. app.mu must be held.
+func (app *Application) uniqueJobName(name string) string {
+	taken := func(n string) bool {
+		return slices.ContainsFunc(app.jobs, func(o *jobDecl) bool { return o.name == n })
+	}
+	unique := name
+	for i := 2; taken(unique); i++ {
+		unique = name + " #" + strconv.Itoa(i)
+	}
+	return unique
 }
 
 // funcName is the short name of a function: "pollFeeds" for
@@ -209,7 +246,7 @@ func (app *Application) Jobs() []cron.JobInfo {
 	s := app.scheduler
 	app.mu.Unlock()
 	if s == nil {
-		return nil
+		return []cron.JobInfo{} // an empty list, not null, in JSON
 	}
 	return s.Jobs()
 }

@@ -272,6 +272,28 @@ func (q *Queue) Result(ctx context.Context, id string) (*TaskResult, error) {
 	return taskResult(r), nil
 }
 
+// Status returns the task's state as it is now, without waiting: the
+// same TaskResult as Result's, whose State says whether it has ended. An
+// unknown or expired ID is queue.ErrNotFound.
+func (q *Queue) Status(ctx context.Context, id string) (*TaskResult, error) {
+	qq, err := q.started()
+	if err != nil {
+		return nil, err
+	}
+	r, err := qq.Status(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return taskResult(r), nil
+}
+
+// Permanent marks a task handler's error as one that retrying cannot fix
+// (a payload that makes no sense, a resource that is gone): the task
+// fails at once, without its retries, and goes to the dead letters. It
+// is queue.Permanent, here so that a handler needs no second import.
+// Permanent(nil) is nil.
+func Permanent(err error) error { return queue.Permanent(err) }
+
 // Engine returns the underlying queue for what the shortcuts do not
 // cover (dead letters, statistics), or nil before the app starts.
 func (q *Queue) Engine() *queue.Queue {

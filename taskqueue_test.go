@@ -2,9 +2,11 @@ package junction
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +259,103 @@ func mustResult(t *testing.T, q *Queue, ctx context.Context, id string) *TaskRes
 		t.Fatalf("Result %s: %v", id, err)
 	}
 	return res
+}
+
+func TestQueueStatusAndPermanent(t *testing.T) {
+	app, _ := newTestApp(t, "shop")
+	q := app.Queue("jobs", MaxRetries(3), Backoff(10*time.Millisecond, 20*time.Millisecond))
+	release := make(chan struct{})
+	q.Task("slow", func() string { <-release; return "ok" })
+	q.Task("hopeless", func() error { return Permanent(errors.New("no such customer")) })
+	startApp(t, app)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	// Status answers at once, whatever the task's state.
+	id := mustEnqueue(t, q, ctx, "slow", nil)
+	st, err := q.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ID != id || st.State.Final() || st.Value != nil {
+		t.Fatalf("status of a task that cannot have ended: %+v", st)
+	}
+	close(release)
+	if res := mustResult(t, q, ctx, id); res.State != queue.Done || res.Value != "ok" {
+		t.Fatalf("result = %+v", res)
+	}
+	if st, err = q.Status(ctx, id); err != nil || st.State != queue.Done || st.Value != "ok" {
+		t.Fatalf("status of an ended task = %+v, %v", st, err)
+	}
+	if _, err := q.Status(ctx, "unknown"); !errors.Is(err, queue.ErrNotFound) {
+		t.Fatalf("status of an unknown id: %v", err)
+	}
+
+	// junction.Permanent fails the task at once, retries left or not.
+	res := mustResult(t, q, ctx, mustEnqueue(t, q, ctx, "hopeless", nil))
+	if res.State != queue.Failed || res.Attempts != 1 || res.Error != "no such customer" {
+		t.Fatalf("permanent failure = %+v", res)
+	}
+	if Permanent(nil) != nil {
+		t.Error("Permanent(nil) is not nil")
+	}
+}
+
+// TestEmptyListsAndZeroTimesOverWAMP: a WAMP client gets [] for an empty
+// list, not null, and no zero times for what never happened.
+func TestEmptyListsAndZeroTimesOverWAMP(t *testing.T) {
+	app, _ := newTestApp(t, "shop")
+	app.Queue("jobs").Task("nop", func() {})
+	app.Every(time.Hour, func(context.Context) error { return nil })
+	startApp(t, app)
+	s := dial(t, wsURL(app))
+	r, err := s.Call(testCtx(t), "junction.queue.jobs.dead", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := r.Arg(0).(wamp.List); !ok || l == nil || len(l) != 0 {
+		t.Errorf("dead letters of an empty queue = %#v, want []", r.Arg(0))
+	}
+	r, err = s.Call(testCtx(t), "junction.cron.list", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := r.Arg(0).(wamp.List)
+	if len(jobs) != 1 {
+		t.Fatalf("junction.cron.list = %v", r.Args)
+	}
+	job, _ := jobs[0].(wamp.Dict)
+	for _, absent := range []string{"last_run", "last_duration", "last_result"} {
+		if v, ok := job[absent]; ok {
+			t.Errorf("a job that never ran has %s = %v", absent, v)
+		}
+	}
+	if job["next"] == nil || job["name"] != "every 1h0m0s" {
+		t.Errorf("job = %v", job)
+	}
+	if b, err := json.Marshal(New("idle").Jobs()); err != nil || string(b) != "[]" {
+		t.Errorf("Jobs() of an app without jobs marshals to %s (%v)", b, err)
+	}
+}
+
+func hourlyReport(context.Context) error { return nil }
+
+func TestJobsHaveReadableDefaultNames(t *testing.T) {
+	app, _ := newTestApp(t, "crony")
+	nop := func(context.Context) error { return nil }
+	app.Every(time.Hour, nop)
+	app.Every(time.Hour, func(context.Context) error { return nil })
+	app.Cron("0 9 * * 1", nop)
+	app.At(time.Date(2099, 1, 2, 9, 0, 0, 0, time.UTC), nop)
+	app.Every(time.Minute, hourlyReport)
+	app.Every(time.Minute, nop, JobName("mine"))
+	startApp(t, app)
+	var names []string
+	for _, j := range app.Jobs() {
+		names = append(names, j.Name)
+	}
+	want := []string{"at 2099-01-02T09:00:00Z", "cron 0 9 * * 1", "every 1h0m0s", "every 1h0m0s #2", "hourlyReport", "mine"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("job names %q, want %q", names, want)
+	}
 }

@@ -57,18 +57,19 @@ type JobInfo struct {
 	Schedule string `json:"schedule"`
 	// Next is the next tick; zero when there is none left (an At job
 	// that ran) or the scheduler has stopped.
-	Next time.Time `json:"next"`
+	Next time.Time `json:"next,omitzero"`
 	// LastRun is when the last run started (after its jitter); zero if
 	// the job never ran here.
-	LastRun time.Time `json:"last_run"`
+	LastRun time.Time `json:"last_run,omitzero"`
 	// LastDuration is how long the last finished run took, in
-	// nanoseconds in JSON.
-	LastDuration time.Duration `json:"last_duration"`
+	// nanoseconds in JSON; absent before the first run ends.
+	LastDuration time.Duration `json:"last_duration,omitzero"`
 	// LastResult is how the last tick ended: "ok", the error's text,
 	// "panic: " and the value, "skipped: still running" (NoOverlap),
 	// "ran elsewhere" (another process had the lock), or "lock failed: "
-	// and the Locker's error. Empty before the first tick.
-	LastResult string `json:"last_result"`
+	// and the Locker's error. Empty (absent in JSON) before the first
+	// tick.
+	LastResult string `json:"last_result,omitempty"`
 	// Runs counts the runs started here; Failures those that returned an
 	// error or panicked, plus the ticks lost because the Locker failed.
 	Runs     int64 `json:"runs"`

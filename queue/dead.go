@@ -76,7 +76,7 @@ func (q *Queue) Dead(ctx context.Context) ([]DeadTask, error) {
 		return nil, fmt.Errorf("queue: list dead letters: %w", err)
 	}
 	defer w.Stop()
-	var out []DeadTask
+	out := []DeadTask{} // an empty list, not null, in JSON
 	for {
 		select {
 		case <-ctx.Done():
