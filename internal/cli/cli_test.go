@@ -32,13 +32,13 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"help"}, 0, "junction router [flags]"},
 		{nil, 2, "Usage:"},
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"router", "--no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
-		{[]string{"router", "--log-level", "loud"}, 2, `bad --log-level "loud"`},
+		{[]string{"router", "--no-such-flag"}, 2, "junction router: unknown flag --no-such-flag\nrun 'junction router --help' for usage\n"},
+		{[]string{"router", "--log-level", "loud"}, 2, `invalid value "loud" for --log-level: want debug, info, warn or error`},
 		{[]string{"router", "--realm", "bad realm"}, 2, `invalid realm name: "bad realm"`},
-		{[]string{"router", "extra"}, 2, "unexpected arguments: extra"},
-		{[]string{"router", "--listen", "256.0.0.1:99999"}, 2, `bad --listen: "256.0.0.1:99999": port "99999" is not a number from 0 to 65535`},
+		{[]string{"router", "extra"}, 2, `unexpected argument "extra": router takes no arguments`},
+		{[]string{"router", "--listen", "256.0.0.1:99999"}, 2, `invalid value "256.0.0.1:99999" for --listen: port "99999" is not a number from 0 to 65535`},
 		{[]string{"router", "--listen", "256.0.0.1:80"}, 1, "listen websocket 256.0.0.1:80 (--listen):"},
-		{[]string{"router", "--max-message-size", "10"}, 2, "max_message_size 10 is out of bounds: want 1024 bytes (1 KiB) to 1073741824 (1 GiB)"},
+		{[]string{"router", "--max-message-size", "10"}, 2, `invalid value "10" for --max-message-size: want 1024 bytes (1 KiB) to 1073741824 (1 GiB)`},
 	} {
 		var out bytes.Buffer
 		code := Main(tc.args, &out, &out)
@@ -57,6 +57,10 @@ func TestDemoOnce(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Its --help says it logs at warn: the app's info lines stay out.
+	if strings.Contains(errs.String(), "level=INFO") {
+		t.Errorf("the demo logged at info by default:\n%s", errs.String())
 	}
 }
 

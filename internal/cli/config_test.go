@@ -2,8 +2,6 @@ package cli
 
 import (
 	"errors"
-	"flag"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -209,15 +207,15 @@ log: {level: debug, format: json}
 	}
 }
 
-// planFor parses args as junction router's flags and returns the plan.
+// planFor parses args as junction router's flags and returns the plan,
+// or the error of the flags or of the plan.
 func planFor(t *testing.T, args ...string) (*plan, error) {
 	t.Helper()
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("junction router")
 	var f routerFlags
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
+	if _, err := fs.parse(args); err != nil {
+		return nil, err
 	}
 	f.parsed(fs)
 	return f.plan()
@@ -283,7 +281,7 @@ log: {level: debug, format: json}
 		{[]string{"--config", writeFile(t, dir, "norealm.yaml", "listeners: [{type: websocket, address: \"127.0.0.1:0\"}]\n")}, "no realm"},
 		{[]string{"--config", file, "--realm", "closed"}, "--realm closed: " + file + ":7:10: realms[0]: already configured"},
 		{[]string{"--config", file, "--realm", "open"}, "--realm open: " + file + ":6:15: open_realms[0]: already an open realm"},
-		{[]string{"--config", file, "--listen", "nowhere"}, `bad --listen: "nowhere": want HOST:PORT`},
+		{[]string{"--config", file, "--listen", "nowhere"}, `invalid value "nowhere" for --listen: want HOST:PORT`},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "no such file"},
 	} {
 		_, err := planFor(t, tc.args...)

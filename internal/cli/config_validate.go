@@ -25,9 +25,9 @@ func (cf *configFile) filePath(p string) string {
 
 // validate checks every value of the file that can be checked before
 // listening: listener types and addresses, TLS files (loaded here), auth
-// method names, and the router's own checks of each realm, of the limits
-// and of each event history rule. It returns the listeners, their
-// certificates loaded.
+// method names, the router's own checks of each realm, of the limits and
+// of each event history rule, and the log settings. It returns the
+// listeners, their certificates loaded.
 func (cf *configFile) validate() ([]listenerSpec, error) {
 	c := &cf.cfg
 	var specs []listenerSpec
@@ -78,13 +78,14 @@ func (cf *configFile) validate() ([]listenerSpec, error) {
 		}
 	}
 	if c.Log.Level != "" {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(c.Log.Level)); err != nil {
-			return nil, cf.at(fmt.Errorf("%q: want debug, info, warn or error", c.Log.Level), "log", "level")
+		if err := checkLogLevel(c.Log.Level); err != nil {
+			return nil, cf.at(fmt.Errorf("%q: %w", c.Log.Level, err), "log", "level")
 		}
 	}
-	if c.Log.Format != "" && c.Log.Format != "text" && c.Log.Format != "json" {
-		return nil, cf.at(fmt.Errorf("%q: want text or json", c.Log.Format), "log", "format")
+	if c.Log.Format != "" {
+		if err := checkLogFormat(c.Log.Format); err != nil {
+			return nil, cf.at(fmt.Errorf("%q: %w", c.Log.Format, err), "log", "format")
+		}
 	}
 	return specs, nil
 }
@@ -187,6 +188,9 @@ func (cf *configFile) listener(i int, lc listenerConfig) (listenerSpec, error) {
 	}
 	var err error
 	spec.network, spec.address, err = listenAddr(lc.Type, lc.Address)
+	if err != nil && lc.Address != "" {
+		err = fmt.Errorf("%q: %w", lc.Address, err)
+	}
 	if err != nil {
 		return spec, at(err, "address")
 	}
@@ -224,26 +228,31 @@ func (e *configError) location() string {
 }
 
 // listenAddr parses a listener's address: HOST:PORT, or for RawSocket
-// unix:PATH.
+// unix:PATH. Its errors say what is wrong, not the value: the caller
+// names it.
 func listenAddr(kind, addr string) (network, address string, err error) {
+	want := "want HOST:PORT, such as 127.0.0.1:8080, :8080 or [::1]:8080"
+	if kind == listenRawSocket {
+		want += ", or unix:PATH"
+	}
 	if addr == "" {
 		return "", "", errors.New("missing: HOST:PORT")
 	}
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if kind != listenRawSocket {
-			return "", "", fmt.Errorf("%q: only rawsocket listeners take unix:PATH", addr)
+			return "", "", errors.New("only rawsocket listeners take unix:PATH")
 		}
 		if path = strings.TrimPrefix(path, "//"); path == "" {
-			return "", "", fmt.Errorf("%q: want unix:PATH", addr)
+			return "", "", errors.New("want unix:PATH")
 		}
 		return "unix", path, nil
 	}
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", "", fmt.Errorf("%q: want HOST:PORT: %w", addr, err)
+		return "", "", errors.New(want)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return "", "", fmt.Errorf("%q: port %q is not a number from 0 to 65535", addr, port)
+		return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return "tcp", addr, nil
 }

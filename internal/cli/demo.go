@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,23 +16,34 @@ import (
 	"github.com/junction-run/junction/wamp"
 )
 
+// demoFlags are the flags of junction demo.
+type demoFlags struct {
+	listen string
+	once   bool
+	logs   logFlags
+}
+
+func (f *demoFlags) register(fs *flagSet) {
+	fs.String(&f.listen, "listen", "127.0.0.1:8080", "serve the demo app, its HTTP routes and WAMP at /ws, on this `HOST:PORT`", checkListen)
+	fs.Bool(&f.once, "once", "exit after the demo instead of serving until interrupted")
+	// The demo tells its story on stdout; the app's info logs on stderr
+	// would bury it.
+	f.logs.register(fs, "warn")
+}
+
+func setupDemo(fs *flagSet) work {
+	f := new(demoFlags)
+	f.register(fs)
+	return func(_ []string, stdout, stderr io.Writer) error { return runDemo(f, stdout, stderr) }
+}
+
 // runDemo runs a Junction app, "demo", that embeds the router and serves
 // HTTP routes, procedures, a task queue and a cron job; then two outside
 // WAMP clients, alice and bob, show pub/sub, RPC and the queue, printing
 // each step. The app keeps serving until a signal (or exits at once with
 // --once).
-func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("junction demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8080", "address of the demo app: HTTP routes, and WAMP at /ws")
-	once := fs.Bool("once", false, "exit after the demo instead of serving until interrupted")
-	var logs logFlags
-	logs.register(fs)
-	logs.level = "warn"
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	log, err := logs.logger(stderr)
+func runDemo(f *demoFlags, stdout, stderr io.Writer) error {
+	log, err := f.logs.logger(stderr)
 	if err != nil {
 		return err
 	}
@@ -44,7 +54,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(data)
 
 	wait := notifySignals()
-	app := demoApp(log, *listen, data)
+	app := demoApp(log, f.listen, data)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -61,7 +71,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err := demo(url, stdout); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if *once {
+	if f.once {
 		return nil
 	}
 	fmt.Fprintf(stdout, "demo done; the app keeps serving, try:\n"+

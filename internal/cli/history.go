@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -25,7 +26,7 @@ func (h *historyFlag) String() string {
 func (h *historyFlag) Set(v string) error {
 	spec, limit, ok := strings.Cut(v, "=")
 	if !ok {
-		return fmt.Errorf("want [prefix:|wildcard:]TOPIC=LIMIT, got %q", v)
+		return errors.New("want [prefix:|wildcard:]TOPIC=LIMIT")
 	}
 	n, err := strconv.Atoi(limit)
 	if err != nil || n <= 0 {

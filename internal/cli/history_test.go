@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -45,9 +44,9 @@ func TestEventHistoryFlag(t *testing.T) {
 // served by wamp.subscription.get_events.
 func TestEventHistoryServed(t *testing.T) {
 	var f routerFlags
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs := newFlagSet("junction router")
 	f.register(fs)
-	if err := fs.Parse([]string{"--listen", "127.0.0.1:0", "--event-history", "prefix:chat.=2", "--log-level", "error"}); err != nil {
+	if _, err := fs.parse([]string{"--listen", "127.0.0.1:0", "--event-history", "prefix:chat.=2", "--log-level", "error"}); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := startServer(&f, io.Discard)

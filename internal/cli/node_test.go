@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -40,10 +39,10 @@ func (l *logBuffer) String() string {
 // runRouter does short of waiting for a signal, and stops it at cleanup.
 func startRouter(t *testing.T, logs io.Writer, args ...string) *server {
 	t.Helper()
-	fs := flag.NewFlagSet("junction router", flag.ContinueOnError)
+	fs := newFlagSet("junction router")
 	var f routerFlags
 	f.register(fs)
-	if err := parse(fs, args); err != nil {
+	if _, err := fs.parse(args); err != nil {
 		t.Fatal(err)
 	}
 	f.parsed(fs)

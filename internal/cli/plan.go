@@ -19,9 +19,10 @@ type plan struct {
 	conns     connlimit.Config
 }
 
-// plan checks the flags and the configuration file and merges them.
-// Without --config, the flags describe everything, and realm1 is always
-// served. With it, the file does, and flags given as well override it:
+// plan checks the configuration file and merges it with the flags, which
+// checked their own values. Without --config, the flags describe
+// everything, their defaults included, and realm1 is always served. With
+// it, the file does, and flags given as well override it:
 // --listen replaces the address of the file's first websocket listener
 // (or adds one), --rawsocket adds listeners, --realm adds open realms,
 // --event-history adds rules, and --max-message-size, --outbound-queue,
@@ -92,7 +93,7 @@ func (f *routerFlags) plan() (*plan, error) {
 	for _, v := range f.rawsockets {
 		network, address, err := rawSocketAddr(v)
 		if err != nil {
-			return nil, err
+			return nil, usagef("invalid value %q for --rawsocket: %w", v, err)
 		}
 		p.listeners = append(p.listeners, listenerSpec{kind: listenRawSocket, network: network, address: address, where: "--rawsocket"})
 	}
@@ -100,23 +101,29 @@ func (f *routerFlags) plan() (*plan, error) {
 		return nil, usageError{fmt.Errorf("%s: %w", f.config, errNoListener)}
 	}
 	p.cfg.EventHistory = append(p.cfg.EventHistory, f.history...)
-	if f.maxMessage != 0 {
+	// given says whether the flag name sets the value: always without a
+	// file, only if given with one.
+	given := func(name string) bool { return f.config == "" || f.set[name] }
+	if given("max-message-size") {
 		p.cfg.Transport.MaxMessageSize = f.maxMessage
 	}
-	if f.queue != 0 {
+	if given("outbound-queue") {
 		p.cfg.Transport.OutboundQueue = f.queue
 	}
-	if f.set["max-connections"] {
+	if given("max-connections") {
 		p.conns.MaxConnections = f.maxConns
 	}
+	// Only when given: a per-IP limit above the total is a mistake, but
+	// the default one is not, when --max-connections is below it. Left
+	// out, it is connlimit's default, which is the flag's.
 	if f.set["max-connections-per-ip"] {
 		p.conns.MaxConnectionsPerIP = f.maxConnsPerIP
 	}
-	if f.set["idle-timeout"] {
+	if given("idle-timeout") {
 		p.conns.IdleTimeout = f.idleTimeout
 	}
 	if err := p.conns.Validate(); err != nil {
-		return nil, usageError{err}
+		return nil, usagef("%w (--max-connections-per-ip, --max-connections, or connections: in the configuration file)", err)
 	}
 	if err := p.cfg.Transport.Validate(); err != nil {
 		return nil, usageError{fmt.Errorf("%w (--max-message-size, or transport: in the configuration file)", err)}
@@ -128,7 +135,7 @@ func (f *routerFlags) plan() (*plan, error) {
 func (f *routerFlags) listenSpec() (listenerSpec, error) {
 	network, address, err := listenAddr(listenWebSocket, f.listen)
 	if err != nil {
-		return listenerSpec{}, usageError{fmt.Errorf("bad --listen: %w", err)}
+		return listenerSpec{}, usagef("invalid value %q for --listen: %w", f.listen, err)
 	}
 	return listenerSpec{kind: listenWebSocket, network: network, address: address, path: defaultWSPath, where: "--listen"}, nil
 }

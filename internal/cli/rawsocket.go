@@ -11,22 +11,12 @@ import (
 )
 
 // rawSocketAddr parses a --rawsocket value: HOST:PORT or tcp://HOST:PORT
-// for TCP, unix:PATH or unix://PATH for a Unix socket.
+// (or rs://) for TCP, unix:PATH or unix://PATH for a Unix socket.
 func rawSocketAddr(v string) (network, address string, err error) {
-	if path, ok := strings.CutPrefix(v, "unix:"); ok {
-		path = strings.TrimPrefix(path, "//")
-		if path == "" {
-			return "", "", usageError{fmt.Errorf("bad --rawsocket %q: want unix:PATH", v)}
-		}
-		return "unix", path, nil
-	}
 	for _, scheme := range []string{"tcp://", "rs://"} {
 		v = strings.TrimPrefix(v, scheme)
 	}
-	if _, _, err := net.SplitHostPort(v); err != nil {
-		return "", "", usageError{fmt.Errorf("bad --rawsocket %q: want HOST:PORT or unix:PATH", v)}
-	}
-	return "tcp", v, nil
+	return listenAddr(listenRawSocket, v)
 }
 
 // removeStaleSocket removes the socket file a router that did not stop

@@ -43,8 +43,8 @@ func TestRawSocketFlag(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"router", "--rawsocket", "unix:"}, 2, `bad --rawsocket "unix:"`},
-		{[]string{"router", "--rawsocket", "8081"}, 2, `bad --rawsocket "8081"`},
+		{[]string{"router", "--rawsocket", "unix:"}, 2, `invalid value "unix:" for --rawsocket: want unix:PATH`},
+		{[]string{"router", "--rawsocket", "8081"}, 2, `invalid value "8081" for --rawsocket: want HOST:PORT`},
 		// --listen on a free port: the default 8080 may be taken by
 		// anything else on the machine, another test among them.
 		{[]string{"router", "--listen", "127.0.0.1:0", "--rawsocket", "unix:" + file}, 1, "exists and is not a socket"},

@@ -45,8 +45,8 @@ type server struct {
 type routerFlags struct {
 	config     string
 	listen     string
-	rawsockets multiFlag
-	realms     multiFlag
+	rawsockets []string
+	realms     []string
 	history    historyFlag
 	maxMessage int
 	queue      int
@@ -59,22 +59,24 @@ type routerFlags struct {
 	set map[string]bool
 }
 
-func (f *routerFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.config, "config", "", "read listeners, realms, roles, limits... from this YAML or JSON file (see the README); flags given as well override it")
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on; with --config, replaces the address of the file's first websocket listener")
-	fs.Var(&f.rawsockets, "rawsocket", "also serve WAMP over RawSocket on a TCP HOST:PORT or a Unix socket unix:PATH (repeatable)")
-	fs.Var(&f.realms, "realm", "another realm to serve, open to anonymous sessions with every permission (repeatable); without --config, realm1 is always served")
-	fs.Var(&f.history, "event-history", "keep the last LIMIT events of [prefix:|wildcard:]TOPIC=LIMIT for wamp.subscription.get_events (repeatable)")
-	fs.IntVar(&f.maxMessage, "max-message-size", 0, "largest incoming message, in bytes (default 16 MiB)")
-	fs.IntVar(&f.queue, "outbound-queue", 0, "messages queued for a slow peer before it is disconnected (default 16384)")
-	fs.IntVar(&f.maxConns, "max-connections", connlimit.DefaultMaxConnections, "connections open at once on all listeners; over it a connection is refused (-1: no limit)")
-	fs.IntVar(&f.maxConnsPerIP, "max-connections-per-ip", connlimit.DefaultMaxConnectionsPerIP, "connections open at once from one IP address (IPv6: one /64) (-1: no limit)")
-	fs.DurationVar(&f.idleTimeout, "idle-timeout", connlimit.DefaultIdleTimeout, "close an HTTP keep-alive connection idle for this long")
-	f.logs.register(fs)
+// register declares the flags, each default the value the router runs
+// with when neither the flag nor the configuration file gives one.
+func (f *routerFlags) register(fs *flagSet) {
+	fs.String(&f.config, "config", "", "read listeners, realms, roles, limits... from this YAML or JSON `file` (see the README); flags given as well override it", nil)
+	fs.String(&f.listen, "listen", "127.0.0.1:8080", "serve WebSocket (/ws), health (/healthz) and metrics (/metrics) on this `HOST:PORT`; with --config, replaces the address of the file's first websocket listener", checkListen)
+	fs.List(&f.rawsockets, "rawsocket", "also serve WAMP over RawSocket on this `address`: a TCP HOST:PORT or a Unix socket unix:PATH (repeatable)", checkRawSocket)
+	fs.List(&f.realms, "realm", "another `realm` to serve, open to anonymous sessions with every permission (repeatable); without --config, realm1 is always served", checkRealm)
+	fs.Var(&f.history, "event-history", "keep the last LIMIT events of the topics a `rule` [prefix:|wildcard:]TOPIC=LIMIT matches, for wamp.subscription.get_events (repeatable)")
+	fs.Int(&f.maxMessage, "max-message-size", transport.DefaultMaxMessageSize, fmt.Sprintf("largest incoming message, in `bytes`, from %d (1 KiB) to %d (1 GiB)", transport.MinMessageSize, transport.MaxMessageSize), checkMessageSize)
+	fs.Int(&f.queue, "outbound-queue", transport.DefaultOutboundQueue, "`count` of messages queued for a slow peer before it is disconnected", checkCount)
+	fs.Int(&f.maxConns, "max-connections", connlimit.DefaultMaxConnections, "connections open at once on all listeners (a `count`, or -1 for no limit); over it a connection is refused", checkConnLimit)
+	fs.Int(&f.maxConnsPerIP, "max-connections-per-ip", connlimit.DefaultMaxConnectionsPerIP, "connections open at once from one IP address, IPv6: one /64 (a `count`, or -1 for no limit)", checkConnLimit)
+	fs.Duration(&f.idleTimeout, "idle-timeout", connlimit.DefaultIdleTimeout, "close an HTTP keep-alive connection idle for this `duration`", checkTimeout)
+	f.logs.register(fs, "info")
 }
 
 // parsed records which flags fs was given.
-func (f *routerFlags) parsed(fs *flag.FlagSet) {
+func (f *routerFlags) parsed(fs *flagSet) {
 	f.set = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
 }
@@ -188,20 +190,23 @@ func (s *server) stop() {
 	s.log.Info("router stopped")
 }
 
-func runRouter(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("junction router", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f routerFlags
+func setupRouter(fs *flagSet) work {
+	f := new(routerFlags)
 	f.register(fs)
-	if err := parse(fs, args); err != nil {
-		return err
+	return func(_ []string, _, stderr io.Writer) error {
+		f.parsed(fs)
+		return runRouter(f, stderr)
 	}
-	f.parsed(fs)
+}
+
+// runRouter serves until SIGINT or SIGTERM, reloading the certificates on
+// SIGHUP.
+func runRouter(f *routerFlags, stderr io.Writer) error {
 	wait := notifySignals()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	s, err := startServer(&f, stderr)
+	s, err := startServer(f, stderr)
 	if err != nil {
 		return err
 	}

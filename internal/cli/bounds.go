@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/transport"
+)
+
+// The checks of values that both a flag and the configuration file set,
+// so that both accept the same values. Their errors say what a good
+// value is; the caller names the flag or key and the value.
+
+// checkMessageSize bounds a message size: a smaller limit would refuse a
+// HELLO or WELCOME, a larger one would let one message take gigabytes.
+func checkMessageSize(n int) error {
+	if n < transport.MinMessageSize || n > transport.MaxMessageSize {
+		return fmt.Errorf("want %d bytes (1 KiB) to %d (1 GiB)", transport.MinMessageSize, transport.MaxMessageSize)
+	}
+	return nil
+}
+
+// checkCount wants a count of at least one.
+func checkCount(n int) error {
+	if n <= 0 {
+		return errors.New("want a count above 0")
+	}
+	return nil
+}
+
+// checkConnLimit wants a connection limit: a count, or -1 for none.
+func checkConnLimit(n int) error {
+	if n == 0 || n < -1 {
+		return errors.New("want a count above 0, or -1 for no limit")
+	}
+	return nil
+}
+
+// checkTimeout wants a duration above zero.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return errors.New("want a duration above 0, such as 10s or 1m30s")
+	}
+	return nil
+}
+
+// checkLogLevel accepts what slog.Level reads: debug, info, warn, error.
+func checkLogLevel(s string) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s)); err != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	return nil
+}
+
+func checkLogFormat(s string) error {
+	if s != "text" && s != "json" {
+		return errors.New("want text or json")
+	}
+	return nil
+}
+
+// checkListen wants the address of a WebSocket listener, HOST:PORT.
+func checkListen(s string) error {
+	_, _, err := listenAddr(listenWebSocket, s)
+	return err
+}
+
+// checkRawSocket wants a --rawsocket address.
+func checkRawSocket(s string) error {
+	_, _, err := rawSocketAddr(s)
+	return err
+}
+
+// checkRealm wants a realm name the router accepts.
+func checkRealm(s string) error {
+	return checkRouter(router.Config{Realms: []string{s}})
+}
