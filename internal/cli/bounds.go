@@ -79,3 +79,51 @@ func checkRawSocket(s string) error {
 func checkRealm(s string) error {
 	return checkRouter(router.Config{Realms: []string{s}})
 }
+
+// checkBounds checks the file's values that flags set too, with the
+// flags' checks, and its timeouts. A key left out (zero) takes its
+// default; a key given must hold a value its flag would accept, zero
+// included: 0 connections or a timeout of 0s is a mistake, not a way to
+// ask for the default.
+func (cf *configFile) checkBounds() error {
+	c := &cf.cfg
+	for _, b := range []struct {
+		path  []any
+		value any
+		err   error
+	}{
+		{[]any{"transport", "max_message_size"}, c.Transport.MaxMessageSize, checkMessageSize(c.Transport.MaxMessageSize)},
+		{[]any{"transport", "max_hello_size"}, c.Transport.MaxHelloSize, checkMessageSize(c.Transport.MaxHelloSize)},
+		{[]any{"transport", "outbound_queue"}, c.Transport.OutboundQueue, checkCount(c.Transport.OutboundQueue)},
+		{[]any{"transport", "read_timeout"}, c.Transport.ReadTimeout, checkTimeout(c.Transport.ReadTimeout)},
+		{[]any{"transport", "write_timeout"}, c.Transport.WriteTimeout, checkTimeout(c.Transport.WriteTimeout)},
+		{[]any{"connections", "max_connections"}, c.Connections.MaxConnections, checkConnLimit(c.Connections.MaxConnections)},
+		{[]any{"connections", "max_connections_per_ip"}, c.Connections.MaxConnectionsPerIP, checkConnLimit(c.Connections.MaxConnectionsPerIP)},
+		{[]any{"connections", "idle_timeout"}, c.Connections.IdleTimeout, checkTimeout(c.Connections.IdleTimeout)},
+		{[]any{"goodbye_timeout"}, c.GoodbyeTimeout, checkTimeout(c.GoodbyeTimeout)},
+	} {
+		if b.err == nil {
+			continue
+		}
+		// A value not zero is checked even where the tree does not show
+		// it (behind a YAML alias).
+		zero := b.value == 0 || b.value == time.Duration(0)
+		if !zero || cf.given(b.path...) {
+			return cf.at(fmt.Errorf("%v: %w", b.value, b.err), b.path...)
+		}
+	}
+	return nil
+}
+
+// given reports whether the file holds a value at path: mapping keys
+// (strings) and list indices (ints).
+func (cf *configFile) given(path ...any) bool {
+	n := cf.root
+	for _, p := range path {
+		if n == nil {
+			return false
+		}
+		n, _ = child(n, p)
+	}
+	return n != nil
+}

@@ -335,3 +335,76 @@ func TestMainConfigErrorExit(t *testing.T) {
 		t.Fatalf("exit %d: %s\nwant exit 2 and %q", code, out.String(), want)
 	}
 }
+
+// TestConfigBounds: the file's sizes, connection limits and timeouts are
+// bounded as their flags are. A key left out takes its default; a key
+// given as 0 is a mistake.
+func TestConfigBounds(t *testing.T) {
+	dir := t.TempDir()
+	const ws = "listeners:\n  - type: websocket\n    address: 127.0.0.1:0\nopen_realms: [r]\n"
+	for _, tc := range []struct {
+		name, file, want string
+	}{
+		{"max_message_size", "transport:\n  max_message_size: 10\n", "node.yaml:6:3: transport.max_message_size: 10: want 1024 bytes (1 KiB) to 1073741824 (1 GiB)"},
+		{"max_message_size 0", "transport: {max_message_size: 0}\n", "node.yaml:5:13: transport.max_message_size: 0: want 1024 bytes (1 KiB)"},
+		{"max_hello_size", "transport: {max_hello_size: 2147483648}\n", "transport.max_hello_size: 2147483648: want 1024 bytes (1 KiB)"},
+		{"outbound_queue", "transport: {outbound_queue: 0}\n", "transport.outbound_queue: 0: want a count above 0"},
+		{"read_timeout", "transport: {read_timeout: -5s}\n", "transport.read_timeout: -5s: want a duration above 0"},
+		{"write_timeout", "transport: {write_timeout: 0s}\n", "transport.write_timeout: 0s: want a duration above 0"},
+		{"max_connections", "connections:\n  max_connections: -5\n", "node.yaml:6:3: connections.max_connections: -5: want a count above 0, or -1 for no limit"},
+		{"max_connections 0", "connections: {max_connections: 0}\n", "connections.max_connections: 0: want a count above 0, or -1 for no limit"},
+		{"max_connections_per_ip", "connections: {max_connections_per_ip: -2}\n", "connections.max_connections_per_ip: -2: want a count above 0, or -1 for no limit"},
+		{"idle_timeout", "connections: {idle_timeout: 0s}\n", "connections.idle_timeout: 0s: want a duration above 0"},
+		{"goodbye_timeout", "goodbye_timeout: -1s\n", "node.yaml:5:1: goodbye_timeout: -1s: want a duration above 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := checkConfig(t, dir, ws+tc.file)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v\nwant one with %q", err, tc.want)
+			}
+		})
+	}
+	for _, good := range []string{
+		"",
+		"connections: {max_connections: -1, max_connections_per_ip: -1, idle_timeout: 1s}\n",
+		"connections: {max_connections: 10, max_connections_per_ip: 10}\n",
+		"transport: {max_message_size: 1024, max_hello_size: 1024, outbound_queue: 1, read_timeout: 1s, write_timeout: 1s, ping_interval: -1s}\n",
+		"goodbye_timeout: 1ms\n",
+	} {
+		if _, _, err := checkConfig(t, dir, ws+good); err != nil {
+			t.Errorf("%q: %v", good, err)
+		}
+	}
+}
+
+// TestFlagsAndFileAgree: a setting that both a flag and the file set
+// takes the same values from both.
+func TestFlagsAndFileAgree(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		flag   string
+		key    string // the file's key: "section: {key: %s}"
+		values []string
+	}{
+		{"max-message-size", "transport: {max_message_size: %s}", []string{"-1", "0", "1023", "1024", "16777216", "1073741824", "1073741825"}},
+		{"outbound-queue", "transport: {outbound_queue: %s}", []string{"-1", "0", "1", "16384"}},
+		{"max-connections", "connections: {max_connections: %s}", []string{"-2", "-1", "0", "1", "50", "100000"}},
+		{"max-connections-per-ip", "connections: {max_connections_per_ip: %s}", []string{"-2", "-1", "0", "1", "1000"}},
+		{"idle-timeout", "connections: {idle_timeout: %s}", []string{"-1s", "0s", "1ns", "1m0s"}},
+		{"log-level", "log: {level: %s}", []string{"debug", "info", "warn", "error", "loud"}},
+		{"log-format", "log: {format: %s}", []string{"text", "json", "xml"}},
+		{"listen", "listeners: [{type: websocket, address: \"%s\"}]", []string{"127.0.0.1:0", ":8080", "[::1]:8080", "nonsense", "127.0.0.1:99999", "unix:/tmp/j.sock"}},
+	} {
+		for _, v := range tc.values {
+			_, flagErr := planFor(t, "--"+tc.flag, v)
+			file := "listeners: [{type: websocket, address: \"127.0.0.1:0\"}]\nopen_realms: [r]\n"
+			if tc.flag == "listen" {
+				file = "open_realms: [r]\n"
+			}
+			_, _, fileErr := checkConfig(t, dir, file+strings.Replace(tc.key, "%s", v, 1)+"\n")
+			if (flagErr == nil) != (fileErr == nil) {
+				t.Errorf("%s: --%s says %v, the file says %v", v, tc.flag, flagErr, fileErr)
+			}
+		}
+	}
+}

@@ -26,7 +26,8 @@ func (cf *configFile) filePath(p string) string {
 // validate checks every value of the file that can be checked before
 // listening: listener types and addresses, TLS files (loaded here), auth
 // method names, the router's own checks of each realm, of the limits and
-// of each event history rule, and the log settings. It returns the
+// of each event history rule, the bounds of the sizes, connection limits
+// and timeouts (checkBounds), and the log settings. It returns the
 // listeners, their certificates loaded.
 func (cf *configFile) validate() ([]listenerSpec, error) {
 	c := &cf.cfg
@@ -76,6 +77,9 @@ func (cf *configFile) validate() ([]listenerSpec, error) {
 		if err := checkRouter(router.Config{EventHistory: []router.EventHistory{h}, StrictURIs: c.StrictURIs}); err != nil {
 			return nil, cf.keyed(err, router.ErrInvalidEventHistory, historyKeys, "event_history", i)
 		}
+	}
+	if err := cf.checkBounds(); err != nil {
+		return nil, err
 	}
 	if c.Log.Level != "" {
 		if err := checkLogLevel(c.Log.Level); err != nil {
