@@ -55,18 +55,23 @@ type Application struct {
 	scheduler  *cron.Scheduler // nil until Start
 	queues     []*Queue        // task queues (taskqueue.go)
 	engine     *queue.Engine   // the queues' NATS engine, nil without queues
-	rt         *router.Router  // embedded router, nil with Connect
-	sess       *client.Session // the app's own WAMP session
-	srv        *http.Server
-	ln         net.Listener
-	connLimit  *connlimit.Limiter // counts ln's connections
-	data       dataDir            // the locked data dir (datadir.go)
-	viaMain    bool               // started by Main's run command
-	stopped    chan struct{}      // closed when Shutdown has finished
-	connected  atomic.Bool        // joined to the router right now
-	handlers   sync.WaitGroup     // running WAMP handlers, waited for by Shutdown
-	background sync.WaitGroup     // the app's own goroutines
-	connEvents connectionEvents
+	// openEmbedded is queue.Open, set by the declarations that may use
+	// the embedded NATS server (Queue, cron jobs): only then is the
+	// server linked into the program (Start calls queue.Connect for an
+	// external one).
+	openEmbedded func(context.Context, queue.Config) (*queue.Engine, error)
+	rt           *router.Router  // embedded router, nil with Connect
+	sess         *client.Session // the app's own WAMP session
+	srv          *http.Server
+	ln           net.Listener
+	connLimit    *connlimit.Limiter // counts ln's connections
+	data         dataDir            // the locked data dir (datadir.go)
+	viaMain      bool               // started by Main's run command
+	stopped      chan struct{}      // closed when Shutdown has finished
+	connected    atomic.Bool        // joined to the router right now
+	handlers     sync.WaitGroup     // running WAMP handlers, waited for by Shutdown
+	background   sync.WaitGroup     // the app's own goroutines
+	connEvents   connectionEvents
 	// runCtx carries the app and ends when the app stops: the context of
 	// HTTP requests and of the Ready and connection hooks.
 	runCtx    context.Context

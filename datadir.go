@@ -54,6 +54,9 @@ func (app *Application) openDataDir() error {
 	if !app.needsDataDir() {
 		return nil
 	}
+	if _, err := app.embeddedOpener(); err != nil {
+		return err // before the directory is made
+	}
 	path := app.settings.DataDir
 	if app.data.temp {
 		tmp, err := os.MkdirTemp("", app.name+"-data-")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction/cron"
+	"github.com/junction-run/junction/queue"
 )
 
 // Job is scheduled work: Every, Cron and At run it with a context that
@@ -115,6 +116,9 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 	if !j.named {
 		j.name = app.uniqueJobName(j.name)
 	}
+	// Processes of the app may share cron locks through this one's
+	// embedded NATS server (--nats-listen).
+	app.openEmbedded = queue.Open
 	running, sched := app.state == stateRunning, app.scheduler
 	app.jobs = append(app.jobs, j)
 	app.mu.Unlock()

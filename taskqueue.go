@@ -135,6 +135,7 @@ func (app *Application) Queue(name string, opts ...Option) *Queue {
 	}
 	q := &Queue{app: app, name: name, tasks: make(map[string]queue.Handler)}
 	app.queues = append(app.queues, q)
+	app.openEmbedded = queue.Open
 	app.mu.Unlock()
 	for _, o := range opts {
 		qo, ok := o.(queueOption)
@@ -329,10 +330,15 @@ func (app *Application) openQueues(ctx context.Context) error {
 		Logger:     app.log,
 		Registerer: app.metrics.reg,
 	}
+	open := queue.Connect
 	if s.NATS == "" {
 		cfg.DataDir = filepath.Join(app.dataPath(), "nats")
+		var err error
+		if open, err = app.embeddedOpener(); err != nil {
+			return err
+		}
 	}
-	e, err := queue.Open(ctx, cfg)
+	e, err := open(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("junction: queue engine: %w", err)
 	}
@@ -363,6 +369,17 @@ func (app *Application) openQueues(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// embeddedOpener returns queue.Open if a declaration linked the embedded
+// NATS server in (see Application.openEmbedded).
+func (app *Application) embeddedOpener() (func(context.Context, queue.Config) (*queue.Engine, error), error) {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if app.openEmbedded == nil {
+		return nil, errors.New("junction: --nats-listen serves the embedded NATS server of the app's queues and cron jobs, and this app declares neither")
+	}
+	return app.openEmbedded, nil
 }
 
 // closeQueues stops the queues (in-flight tasks finish or go back) and

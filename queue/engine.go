@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
@@ -122,7 +121,7 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 	clock   Clock
-	srv     *server.Server // the embedded server, nil with Config.URL
+	srv     embeddedServer // the embedded server, nil with Config.URL
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	metrics *metrics
@@ -134,10 +133,34 @@ type Engine struct {
 	closed bool
 }
 
+// embeddedServer is the embedded NATS server as the engine uses it. An
+// interface, so that a program that only ever calls Connect does not
+// link the server in (its code is a third of a small app's binary).
+type embeddedServer interface {
+	nats.InProcessConnProvider
+	ClientURL() string
+	Shutdown()
+	WaitForShutdown()
+}
+
 // Open connects to NATS, or starts the embedded server in cfg.DataDir
 // and connects to it, and checks that JetStream answers. Close releases
 // what Open started. ctx bounds the start.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	return open(ctx, cfg, startServer)
+}
+
+// Connect is Open for an external server only (cfg.URL is required):
+// the embedded server is neither started nor linked into the program.
+func Connect(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.URL == "" {
+		return nil, fmt.Errorf("%w: Connect needs a URL (Open starts an embedded server)", ErrInvalidConfig)
+	}
+	return open(ctx, cfg, nil)
+}
+
+// open is Open, with startServer given by the caller: nil for Connect.
+func open(ctx context.Context, cfg Config, startServer func(context.Context, Config) (embeddedServer, error)) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err

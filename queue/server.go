@@ -14,7 +14,7 @@ import (
 
 // startServer starts the embedded server and waits until it accepts
 // clients, at most 30s or until ctx ends.
-func startServer(ctx context.Context, cfg Config) (*server.Server, error) {
+func startServer(ctx context.Context, cfg Config) (embeddedServer, error) {
 	opts := &server.Options{
 		ServerName: "junction-" + cfg.Namespace,
 		JetStream:  true,
