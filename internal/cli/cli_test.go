@@ -108,7 +108,8 @@ func TestDemoAppHTTP(t *testing.T) {
 }
 
 // TestRouterProcess runs the real binary: health check, a session, and a
-// clean stop on SIGTERM that says GOODBYE to the session and exits 0.
+// clean stop on SIGTERM that says GOODBYE to the session and exits 0,
+// even when a second signal follows at once (as timeout(1) sends it).
 func TestRouterProcess(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "junction")
 	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
@@ -159,7 +160,11 @@ func TestRouterProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close(ctx)
-	cmd.Process.Signal(syscall.SIGTERM)
+	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
 	select {
 	case <-s.Done():
 	case <-time.After(5 * time.Second):

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/internal/signals"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
@@ -228,15 +229,12 @@ func runRouter(f *routerFlags, stderr io.Writer) error {
 
 // notifySignals starts catching SIGINT and SIGTERM, before anything is
 // announced, and returns a function that blocks until one arrives; a
-// second signal exits at once.
+// signal signals.Repeat or more after it exits at once (closer ones are
+// the same request delivered twice, see internal/signals).
 func notifySignals() (wait func()) {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	return func() {
-		<-sig
-		go func() {
-			<-sig
-			os.Exit(1)
-		}()
-	}
+	ctx, _ := signals.Notify(func() {
+		fmt.Fprintln(os.Stderr, "junction: second signal, exiting now")
+		os.Exit(1)
+	})
+	return func() { <-ctx.Done() }
 }
