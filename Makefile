@@ -26,6 +26,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeJSON$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzDecodeMsgPack$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzDecodeCBOR$$' -fuzztime $(FUZZTIME) ./wamp/codec/
+	$(GO) test -run XXX -fuzz '^FuzzJSONScan$$' -fuzztime $(FUZZTIME) ./wamp/codec/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketHandshake$$' -fuzztime $(FUZZTIME) ./transport/
 	$(GO) test -run XXX -fuzz '^FuzzRawSocketFraming$$' -fuzztime $(FUZZTIME) ./transport/
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./cron/

@@ -27,6 +27,26 @@ func BenchmarkDecodePublish(b *testing.B) {
 	}
 }
 
+// The dealer's hot path: decode a CALL with empty options and two
+// numbers, as an RPC load sends it.
+func BenchmarkDecodeCall(b *testing.B) {
+	for _, c := range All {
+		data, err := Encode(c, &wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "bench.load.echo.0",
+			Payload: wamp.Payload{Args: wamp.List{int64(123456), int64(1764825600123456789)}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := c.Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkEncodeEvent(b *testing.B) {
 	for _, c := range All {
 		data, _ := Encode(c, &wamp.Publish{Request: 1, Topic: "t", Payload: wamp.Payload{Args: wamp.List{"hello", int64(42), 1.5}, Kwargs: wamp.Dict{"k": "v"}}})

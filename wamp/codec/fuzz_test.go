@@ -129,3 +129,55 @@ func validStrings(v any) bool {
 func FuzzDecodeJSON(f *testing.F)    { fuzzDecode(f, JSON) }
 func FuzzDecodeMsgPack(f *testing.F) { fuzzDecode(f, MsgPack) }
 func FuzzDecodeCBOR(f *testing.F)    { fuzzDecode(f, CBOR) }
+
+// FuzzJSONScan checks the single-pass scanner against the slow path it
+// short-cuts (encoding/json's validation, a UTF-8 check and the split):
+// it accepts exactly what they accept, up to its depth bound, and splits
+// the same way.
+func FuzzJSONScan(f *testing.F) {
+	for _, m := range sampleMessages() {
+		data, err := Encode(JSON, m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, data := range hostileSeeds()["json"] {
+		f.Add(data)
+	}
+	for _, s := range []string{`[]`, ` [ ] `, `[1,[2,{"a":[3]}],"x"]`, `[-0.5e+3,true,false,null]`, `["\u00e9\ud800\n"]`,
+		`[01]`, `[1.]`, `[1e]`, `["\x01"]`, `[1,]`, `[,1]`, `{"a":1}`, `[1]x`, `["a":1]`, `[{"a" 1}]`, `[{1:2}]`, `[tru]`, `["\q"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast jsonFrame
+		scanned := scanJSONArray(data, &fast)
+		slowOK := json.Valid(data) && utf8.Valid(data)
+		var slow jsonFrame
+		if slowOK {
+			slow, slowOK = splitJSONArray(data)
+		}
+		deep := false
+		for i := range min(len(slow.elems), len(slow.depths)) {
+			deep = deep || slow.depths[i] >= scanMaxDepth
+		}
+		if len(slow.elems) > len(slow.depths) {
+			deep = true // depths past the first eight are not recorded: no claim
+		}
+		switch {
+		case scanned && !slowOK:
+			t.Fatalf("the scanner accepts %q, which the slow path refuses", data)
+		case !scanned && slowOK && !deep:
+			t.Fatalf("the scanner refuses %q, which the slow path accepts", data)
+		case scanned:
+			if len(fast.elems) != len(slow.elems) {
+				t.Fatalf("%q: %d elements, the slow path %d", data, len(fast.elems), len(slow.elems))
+			}
+			for i := range fast.elems {
+				if !bytes.Equal(fast.elems[i], slow.elems[i]) || i < len(fast.depths) && fast.depths[i] != slow.depths[i] {
+					t.Fatalf("%q: element %d is %q depth %d, the slow path's %q depth %d", data, i, fast.elems[i], fast.depths[min(i, 7)], slow.elems[i], slow.depths[min(i, 7)])
+				}
+			}
+		}
+	})
+}

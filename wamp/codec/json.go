@@ -20,14 +20,20 @@ func (jsonCodec) Subprotocol() string { return "wamp.2.json" }
 func (jsonCodec) Binary() bool        { return false }
 
 func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
-	// One validating scan, then a split of the top-level array that can
-	// trust the syntax: far cheaper than unmarshalling into RawMessages.
+	// The fast path: one pass validates, checks UTF-8 and splits.
+	data = bytes.Clone(data) // the elements outlive the caller's buffer
+	f := jsonFrame{elems: make([][]byte, 0, 8), scanned: true}
+	if scanJSONArray(data, &f) {
+		return buildMessage("json", len(f.elems), &f)
+	}
+	// The slow path finds and words what is wrong: one validating scan,
+	// then a split of the top-level array that can trust the syntax.
 	if !json.Valid(data) {
 		var v any
 		err := json.Unmarshal(data, &v) // for the precise syntax error
 		return nil, malformed(0, "not a JSON array: %v", err)
 	}
-	f, ok := splitJSONArray(bytes.Clone(data))
+	f, ok := splitJSONArray(data)
 	if !ok {
 		return nil, malformed(0, "not a JSON array")
 	}
@@ -87,6 +93,8 @@ func splitJSONArray(data []byte) (jsonFrame, bool) {
 type jsonFrame struct {
 	elems  [][]byte
 	depths [8]int
+	// scanned: scanJSONArray checked the elements' UTF-8 already.
+	scanned bool
 }
 
 func (f *jsonFrame) add(elem []byte, depth int) {
@@ -103,7 +111,7 @@ func (f *jsonFrame) check(i int) error {
 	if i >= len(f.depths) || f.depths[i] > MaxDepth {
 		return errTooDeep
 	}
-	if !utf8.Valid(f.elems[i]) {
+	if !f.scanned && !utf8.Valid(f.elems[i]) {
 		return errInvalidUTF8
 	}
 	return nil
