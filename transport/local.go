@@ -27,10 +27,11 @@ type pipeShared struct {
 }
 
 type localPeer struct {
-	in      *queue
-	pending []item
-	other   *localPeer
-	shared  *pipeShared
+	in     *queue
+	batch  []item // the last backlog taken from in, read from next on
+	next   int
+	other  *localPeer
+	shared *pipeShared
 }
 
 func (p *localPeer) Info() Info            { return Info{Transport: "local", RemoteAddr: "in-process"} }
@@ -58,15 +59,21 @@ func (p *localPeer) deliver(it item) error {
 // returns what was already sent, then ErrClosed.
 func (p *localPeer) Read() (wamp.Message, error) {
 	for {
-		if len(p.pending) > 0 {
-			it := p.pending[0]
-			p.pending[0] = item{}
-			p.pending = p.pending[1:]
+		if p.next < len(p.batch) {
+			it := p.batch[p.next]
+			p.batch[p.next] = item{}
+			p.next++
 			return it.message(), nil
+		}
+		if p.batch != nil {
+			// Handed back, the array takes the next backlog: no
+			// allocation per batch.
+			p.in.recycle(p.batch)
+			p.batch, p.next = nil, 0
 		}
 		items, closed := p.in.take()
 		if len(items) > 0 {
-			p.pending = items
+			p.batch = items
 			continue
 		}
 		if closed {

@@ -39,6 +39,9 @@ type streamConn struct {
 	// nothing is queued, so an idle connection costs one goroutine (its
 	// reader), not two.
 	writing atomic.Bool
+	// writer is s.writeLoop as a func value, made once: a go statement
+	// with a receiver allocates a closure each time, once per burst.
+	writer func()
 	// flushed is closed once the queue is closed and drained.
 	flushed   chan struct{}
 	flushOnce sync.Once
@@ -113,6 +116,7 @@ func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Co
 	s.q = newQueue(cfg.OutboundQueue, false)
 	s.done = make(chan struct{})
 	s.flushed = make(chan struct{})
+	s.writer = s.writeLoop
 }
 
 func (s *streamConn) Info() Info            { return s.info }
@@ -140,7 +144,7 @@ func (s *streamConn) push(it item) error {
 // kick starts a writer unless one is running.
 func (s *streamConn) kick() {
 	if s.writing.CompareAndSwap(false, true) {
-		go s.writeLoop()
+		go s.writer()
 	}
 }
 
@@ -190,13 +194,20 @@ func (s *streamConn) await() error {
 			s.conn.SetReadDeadline(time.Now().Add(wait))
 		}
 		err := s.br.wait()
-		var ne net.Error
-		if err == nil || pinged || s.cfg.PingInterval <= 0 || !errors.As(err, &ne) || !ne.Timeout() {
+		if err == nil || pinged || s.cfg.PingInterval <= 0 || !isTimeout(err) {
 			return err
 		}
 		s.push(item{msg: s.ping})
 		pinged, wait = true, s.cfg.ReadTimeout-s.cfg.PingInterval
 	}
+}
+
+// isTimeout reports whether err is a deadline's. (A function of its own:
+// the net.Error that errors.As fills escapes, and declared in a loop it
+// would be allocated at every turn.)
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // readFailed closes the connection after a read error and returns what

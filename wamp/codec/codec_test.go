@@ -256,3 +256,22 @@ func TestUnsupportedValue(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallJSONIntAgreesWithTheParsers: the fast path for integers gives
+// what jsonNumber gives, and leaves it what it cannot parse exactly.
+func TestSmallJSONIntAgreesWithTheParsers(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-7", "48", "123456789012345678", "-123456789012345678",
+		"1234567890123456789", "9223372036854775807", "-9223372036854775808", "18446744073709551615", "1.5", "1e3", "-", "01"} {
+		n, ok := smallJSONInt([]byte(s))
+		want, err := jsonNumber(s)
+		if !ok {
+			if len(strings.TrimPrefix(s, "-")) <= 18 && err == nil && s != "01" && !strings.ContainsAny(s, ".e") {
+				t.Errorf("%s: left to the slow path", s)
+			}
+			continue
+		}
+		if err != nil || want != any(n) {
+			t.Errorf("%s: fast %d, jsonNumber %v (%v)", s, n, want, err)
+		}
+	}
+}

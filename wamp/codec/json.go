@@ -147,6 +147,9 @@ func decodeJSONValue(data []byte) (any, error) {
 	}
 	switch c := data[0]; {
 	case c == '-' || c >= '0' && c <= '9':
+		if n, ok := smallJSONInt(data); ok {
+			return n, nil
+		}
 		return jsonNumber(string(data))
 	case len(data) == 2 && c == '{' && data[1] == '}':
 		return wamp.Dict{}, nil
@@ -167,6 +170,30 @@ func decodeJSONValue(data []byte) (any, error) {
 		return nil, fmt.Errorf("%w: trailing data after JSON value", wamp.ErrMalformed)
 	}
 	return normalizeJSON(v)
+}
+
+// smallJSONInt parses the common number of a WAMP message, a message type
+// or an ID: an integer of at most 18 digits, which cannot overflow. It
+// saves the string jsonNumber's parsers need.
+func smallJSONInt(b []byte) (int64, bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 || len(b) > 1 && b[0] == '0' {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
 }
 
 func jsonNumber(s string) (any, error) {
