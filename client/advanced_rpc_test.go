@@ -54,9 +54,11 @@ func TestCallOptionsWire(t *testing.T) {
 		&RegisterOptions{DiscloseCaller: true, Invoke: "roundrobin", Match: wamp.MatchPrefix}); err != nil {
 		t.Fatal(err)
 	}
+	// What is checked is the CALL on the wire: the call itself may well
+	// time out on a busy machine, its 2 ms being real.
 	if _, err := s.Call(ctx, "test.echo", nil, nil, &CallOptions{
 		Progress: func(*Result) {}, DiscloseMe: true, Timeout: 1500 * time.Microsecond,
-	}); err != nil {
+	}); err != nil && !errors.Is(err, wamp.ErrTimeout) {
 		t.Fatal(err)
 	}
 	reg := r.received(wamp.TypeRegister)[0].(*wamp.Register)
