@@ -52,6 +52,9 @@ func startSignalChild(t *testing.T, wrap ...string) (*exec.Cmd, string) {
 	argv := append(wrap, os.Args[0], "-test.run=^$")
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "JUNCTION_SIGNAL_CHILD=1")
+	// A process group of its own, as a program started by a shell or a
+	// process manager has: signals to the group do not reach the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -166,23 +169,39 @@ func slowRequest(t *testing.T, addr string) <-chan string {
 // process manager signalling the process and its group sends them, are
 // one request for a graceful shutdown.
 func TestSignalsTogetherAreOne(t *testing.T) {
-	for _, sigs := range [][]syscall.Signal{
-		{syscall.SIGTERM, syscall.SIGTERM},
-		{syscall.SIGINT, syscall.SIGINT},
-		{syscall.SIGTERM, syscall.SIGINT, syscall.SIGTERM},
+	// How each stops a program: whom it signals, with what (the app is
+	// alone in its group, so "group" reaches it once more).
+	type send struct {
+		sig   syscall.Signal
+		group bool
+	}
+	for _, c := range []struct {
+		who   string
+		sends []send
+	}{
+		{"Ctrl-C (the terminal signals the foreground group)", []send{{syscall.SIGINT, true}}},
+		{"docker stop (the container's first process)", []send{{syscall.SIGTERM, false}}},
+		{"systemctl stop, KillMode=control-group (every process of the unit)", []send{{syscall.SIGTERM, false}}},
+		{"timeout(1) (the process, then its group)", []send{{syscall.SIGTERM, false}, {syscall.SIGTERM, true}}},
+		{"kill -INT then kill -TERM at once", []send{{syscall.SIGINT, false}, {syscall.SIGTERM, false}}},
+		{"three signals at once", []send{{syscall.SIGTERM, false}, {syscall.SIGINT, true}, {syscall.SIGTERM, false}}},
 	} {
 		cmd, addr := startSignalChild(t)
 		body := slowRequest(t, addr)
-		for _, sig := range sigs {
-			if err := cmd.Process.Signal(sig); err != nil {
+		for _, snd := range c.sends {
+			pid := cmd.Process.Pid
+			if snd.group {
+				pid = -pid // the child leads its group
+			}
+			if err := syscall.Kill(pid, snd.sig); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if code := exitCode(t, cmd, 10*time.Second); code != 0 {
-			t.Errorf("%v: exit code %d, want 0 (graceful)", sigs, code)
+			t.Errorf("%s: exit code %d, want 0 (graceful)", c.who, code)
 		}
 		if b := <-body; b != "done" {
-			t.Errorf("%v: the in-flight request got %q, want it finished", sigs, b)
+			t.Errorf("%s: the in-flight request got %q, want it finished", c.who, b)
 		}
 	}
 }
