@@ -228,5 +228,7 @@ var ErrNotRunning = errors.New("junction: app is not running")
 
 // ErrNotConnected is returned by Publish and Call while an app joined to
 // a remote router has lost it (it reconnects on its own). It matches
-// client.ErrConnectionLost, which HTTP handlers answer with 503.
+// client.ErrConnectionLost, which HTTP handlers answer with 503 and which
+// a call already in flight when the connection dropped fails with: test
+// for client.ErrConnectionLost to catch both.
 var ErrNotConnected = fmt.Errorf("junction: not connected to the router: %w", client.ErrConnectionLost)

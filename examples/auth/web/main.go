@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction"
+	"github.com/junction-run/junction/client"
 )
 
 // errInvalidCredentials is the error URI authsvc fails a signin with.
@@ -60,9 +61,12 @@ func signin(app *junction.Application) http.HandlerFunc {
 		switch {
 		case errors.Is(err, junction.Error(errInvalidCredentials)):
 			return junction.NewHTTPError(http.StatusUnauthorized, "invalid username or password")
-		case errors.Is(err, junction.ErrNotConnected):
+		case errors.Is(err, client.ErrConnectionLost):
 			// The app lost its router and is reconnecting: say so at
-			// once rather than wait for it.
+			// once rather than wait for it. (A call made meanwhile fails
+			// with junction.ErrNotConnected, one in flight when the
+			// connection dropped with the error that ended it: both
+			// match client.ErrConnectionLost.)
 			return routerDown(err)
 		case err != nil:
 			// The rest as WriteError maps it: no auth service on the
