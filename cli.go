@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/junction-run/junction/internal/suggest"
 )
 
 // cliState holds the command line's declarations: user settings and
@@ -163,7 +165,7 @@ func (inv *invocation) dispatch(ctx context.Context, args []string) error {
 			for i, c := range inv.cmds {
 				names[i] = c.name
 			}
-			return usagef("unknown command %q%s", args[0], didYouMean(" (did you mean %q?)", args[0], names))
+			return usagef("unknown command %q%s", args[0], suggest.DidYouMean(" (did you mean %q?)", args[0], names))
 		}
 		args = args[1:]
 	}
@@ -275,7 +277,7 @@ func parseFlags(settings []*setting, args []string) (given []flagArg, rest []str
 		}
 		s := byName[name]
 		if s == nil {
-			return nil, nil, usagef("unknown flag --%s%s", name, didYouMean(" (did you mean --%s?)", name, names))
+			return nil, nil, usagef("unknown flag --%s%s", name, suggest.DidYouMean(" (did you mean --%s?)", name, names))
 		}
 		if !hasValue && !s.isBool() {
 			if len(args) == 0 {
@@ -511,45 +513,4 @@ func runHelp(ctx context.Context, inv *invocation) error {
 		return inv.help(cmd)
 	}
 	return usagef("help takes one command, not %d", len(inv.args))
-}
-
-// didYouMean returns format filled with the name of names closest to s,
-// or "" when none is close.
-func didYouMean(format, s string, names []string) string {
-	best, dist := "", len(s)/2+1
-	for _, n := range names {
-		if d := editDistance(s, n); d < dist {
-			best, dist = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(format, best)
-}
-
-// editDistance is the number of edits (insert, delete, replace, swap
-// two neighbours) from a to b: the optimal string alignment distance.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

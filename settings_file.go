@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/junction-run/junction/internal/suggest"
 )
 
 // loadSettingsFile sets the settings that the YAML or JSON file at path
@@ -86,7 +88,7 @@ func (f *settingsFile) apply(m *yaml.Node, prefix string) error {
 			if name == "config" {
 				return usagef("%s:%d: config cannot be set in a settings file", f.path, k.Line)
 			}
-			return usagef("%s:%d: unknown setting %q%s", f.path, k.Line, name, didYouMean(" (did you mean %q?)", name, f.names))
+			return usagef("%s:%d: unknown setting %q%s", f.path, k.Line, name, suggest.DidYouMean(" (did you mean %q?)", name, f.names))
 		}
 		if line, ok := f.seen[name]; ok {
 			return usagef("%s:%d: %s is set twice (first on line %d)", f.path, k.Line, name, line)

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/junction-run/junction/internal/suggest"
 )
 
 // Version is the junction version, set at build time with
@@ -66,7 +68,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case strings.HasPrefix(name, "-"):
 		err = usagef("%s: the command comes first: junction COMMAND [flags]", name)
 	default:
-		err = usagef("unknown command %q%s", name, didYouMean(" (did you mean %q?)", name, commandNames()))
+		err = usagef("unknown command %q%s", name, suggest.DidYouMean(" (did you mean %q?)", name, commandNames()))
 	}
 	if err == nil {
 		return 0
@@ -171,7 +173,7 @@ func setupHelp(*flagSet) work {
 		case 1:
 			c, ok := findCommand(args[0])
 			if !ok {
-				return usagef("unknown command %q%s", args[0], didYouMean(" (did you mean %q?)", args[0], commandNames()))
+				return usagef("unknown command %q%s", args[0], suggest.DidYouMean(" (did you mean %q?)", args[0], commandNames()))
 			}
 			_, err := io.WriteString(stdout, c.help(newFlagSetFor(c)))
 			return err

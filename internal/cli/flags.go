@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/junction-run/junction/internal/suggest"
 )
 
 // flagSet is a command's flags. Its flag.FlagSet holds the values and
@@ -189,7 +191,7 @@ func (fs *flagSet) parse(args []string) (rest []string, err error) {
 		}
 		fl := fs.Lookup(name)
 		if fl == nil {
-			return nil, usagef("unknown flag --%s%s", name, didYouMean(" (did you mean --%s?)", name, fs.order))
+			return nil, usagef("unknown flag --%s%s", name, suggest.DidYouMean(" (did you mean --%s?)", name, fs.order))
 		}
 		bare = nil
 		switch {
@@ -230,45 +232,4 @@ func (fs *flagSet) writeHelp(b *strings.Builder) {
 			fmt.Fprintf(b, "        (default %s)\n", def)
 		}
 	}
-}
-
-// didYouMean returns format filled with the name of names closest to s,
-// or "" when none is close.
-func didYouMean(format, s string, names []string) string {
-	best, dist := "", len(s)/2+1
-	for _, n := range names {
-		if d := editDistance(s, n); d < dist {
-			best, dist = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(format, best)
-}
-
-// editDistance is the number of edits (insert, delete, replace, swap two
-// neighbours) from a to b: the optimal string alignment distance.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
