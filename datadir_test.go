@@ -29,6 +29,16 @@ func runMain(ctx context.Context, app *Application, args ...string) (int, string
 	return code, out.String(), time.Since(start)
 }
 
+// runUntilReady runs the app's run command and stops it once it is
+// ready; it returns the exit code and stderr.
+func runUntilReady(app *Application) (int, string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	app.On(Ready, func(context.Context, ...any) error { cancel(); return nil })
+	code, out, _ := runMain(ctx, app)
+	return code, out
+}
+
 func TestUnusableDataDirFailsAtOnce(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
@@ -80,11 +90,14 @@ func TestSecondProcessOnADataDirIsRefused(t *testing.T) {
 func TestDefaultDataDirIsAStateDirectory(t *testing.T) {
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(filepath.Join(wd, "data"))
+	hadData := err == nil
 	app, logs := queueApp(t, "shop")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	app.On(Ready, func(context.Context, ...any) error { cancel(); return nil })
-	code, out, _ := runMain(ctx, app)
+	code, out := runUntilReady(app)
 	dir := filepath.Join(state, "shop")
 	if code != 0 || !strings.Contains(logs.String(), "junction: data dir") || !strings.Contains(logs.String(), "dir="+dir) {
 		t.Fatalf("exit %d %s; the start does not name the data dir %s:\n%s", code, out, dir, logs)
@@ -92,11 +105,7 @@ func TestDefaultDataDirIsAStateDirectory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nats")); err != nil {
 		t.Errorf("the store is not in the default data dir: %v", err)
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(wd, "data")); err == nil {
+	if _, err := os.Stat(filepath.Join(wd, "data")); err == nil && !hadData {
 		t.Error("a ./data directory was created in the working directory")
 	}
 }
@@ -105,10 +114,7 @@ func TestAppWithoutStateCreatesNoDataDir(t *testing.T) {
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
 	app, _ := newTestApp(t, "web")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	app.On(Ready, func(context.Context, ...any) error { cancel(); return nil })
-	if code, out, _ := runMain(ctx, app); code != 0 {
+	if code, out := runUntilReady(app); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
 	if entries, err := os.ReadDir(state); err != nil || len(entries) != 0 {
