@@ -90,6 +90,7 @@ func TestSecondProcessOnADataDirIsRefused(t *testing.T) {
 func TestDefaultDataDirIsAStateDirectory(t *testing.T) {
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("STATE_DIRECTORY", "") // as under systemd without StateDirectory=
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +114,7 @@ func TestDefaultDataDirIsAStateDirectory(t *testing.T) {
 func TestAppWithoutStateCreatesNoDataDir(t *testing.T) {
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("STATE_DIRECTORY", "") // as under systemd without StateDirectory=
 	app, _ := newTestApp(t, "web")
 	if code, out := runUntilReady(app); code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
@@ -128,6 +130,7 @@ func TestAppWithoutStateCreatesNoDataDir(t *testing.T) {
 func TestStartInATestUsesAFreePortAndATempDataDir(t *testing.T) {
 	state := t.TempDir()
 	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("STATE_DIRECTORY", "") // as under systemd without StateDirectory=
 	var apps []*Application
 	for range 2 {
 		app := New("shop")

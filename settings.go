@@ -28,6 +28,7 @@ type Settings struct {
 	// DataDir is where the app keeps its state (the embedded NATS
 	// server's store of queues), locked while the app runs: a second
 	// process on the same directory is refused. Default
+	// $STATE_DIRECTORY (systemd's StateDirectory=), else
 	// $XDG_STATE_HOME/APP, else ~/.local/state/APP, never the working
 	// directory; in a test binary, Start without Main uses a temporary
 	// directory instead, removed by Shutdown. Created (0700) only when

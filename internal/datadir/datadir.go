@@ -174,10 +174,15 @@ func commandLine() string {
 }
 
 // Default returns the default data directory of the program called name:
+// the directory systemd made for the service ($STATE_DIRECTORY, set by
+// StateDirectory=; the first one if it lists several), else
 // $XDG_STATE_HOME/name, else ~/.local/state/name. It is never in the
 // working directory, so that running a program from its source tree does
 // not write into the tree.
 func Default(name string) (string, error) {
+	if d, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); filepath.IsAbs(d) {
+		return d, nil
+	}
 	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, name), nil
 	}

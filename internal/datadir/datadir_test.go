@@ -140,7 +140,13 @@ func TestLockOfAKilledProcessIsTakenOver(t *testing.T) {
 }
 
 func TestDefaultIsAStateDirectory(t *testing.T) {
+	// Under systemd with StateDirectory=, the unit's own directory.
+	t.Setenv("STATE_DIRECTORY", "/var/lib/myapp:/var/lib/other")
 	t.Setenv("XDG_STATE_HOME", "/srv/state")
+	if d, err := Default("myapp"); err != nil || d != "/var/lib/myapp" {
+		t.Errorf("with STATE_DIRECTORY: %q %v", d, err)
+	}
+	t.Setenv("STATE_DIRECTORY", "")
 	if d, err := Default("myapp"); err != nil || d != "/srv/state/myapp" {
 		t.Errorf("with XDG_STATE_HOME: %q %v", d, err)
 	}
