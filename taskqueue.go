@@ -262,26 +262,24 @@ func taskResult(r *queue.Result) *TaskResult {
 // result, or returns when ctx ends. An unknown or expired ID is
 // queue.ErrNotFound.
 func (q *Queue) Result(ctx context.Context, id string) (*TaskResult, error) {
-	qq, err := q.started()
-	if err != nil {
-		return nil, err
-	}
-	r, err := qq.Result(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return taskResult(r), nil
+	return q.get(ctx, id, (*queue.Queue).Result)
 }
 
 // Status returns the task's state as it is now, without waiting: the
 // same TaskResult as Result's, whose State says whether it has ended. An
 // unknown or expired ID is queue.ErrNotFound.
 func (q *Queue) Status(ctx context.Context, id string) (*TaskResult, error) {
+	return q.get(ctx, id, (*queue.Queue).Status)
+}
+
+// get reads a task's result from the started queue with read (its
+// Result or its Status).
+func (q *Queue) get(ctx context.Context, id string, read func(*queue.Queue, context.Context, string) (*queue.Result, error)) (*TaskResult, error) {
 	qq, err := q.started()
 	if err != nil {
 		return nil, err
 	}
-	r, err := qq.Status(ctx, id)
+	r, err := read(qq, ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -98,15 +98,19 @@ func Acknowledge() Option {
 // IncludeMe delivers the event to the app's own subscriptions too, which
 // is Publish's default: it states it. Option of Publish.
 func IncludeMe() Option {
-	return publishOpt{"IncludeMe", func(p *client.PublishOptions) { p.ExcludeMe = new(false) }}
+	return publishOpt{"IncludeMe", func(p *client.PublishOptions) { p.ExcludeMe = &notExcluded }}
 }
 
 // ExcludeMe keeps the event from the app's own subscriptions: only other
 // sessions receive it, as WAMP does by default for a publisher. Option
 // of Publish.
 func ExcludeMe() Option {
-	return publishOpt{"ExcludeMe", func(p *client.PublishOptions) { p.ExcludeMe = new(true) }}
+	return publishOpt{"ExcludeMe", func(p *client.PublishOptions) { p.ExcludeMe = &excluded }}
 }
+
+// The values PublishOptions.ExcludeMe points to, shared (the client only
+// reads them): Publish sets one on every event without allocating.
+var notExcluded, excluded = false, true
 
 // Retain asks the broker to keep the event for subscribers that arrive
 // later with GetRetained. Option of Publish.
@@ -179,7 +183,7 @@ func (app *Application) Publish(ctx context.Context, topic string, args ...any) 
 	if err != nil {
 		return fmt.Errorf("junction: publish %s: %w", uri, err)
 	}
-	po := client.PublishOptions{ExcludeMe: new(false)}
+	po := client.PublishOptions{ExcludeMe: &notExcluded}
 	for _, o := range opts {
 		p, ok := o.(publishOption)
 		if !ok {

@@ -159,8 +159,9 @@ func Connect(ctx context.Context, cfg Config) (*Engine, error) {
 	return open(ctx, cfg, nil)
 }
 
-// open is Open, with startServer given by the caller: nil for Connect.
-func open(ctx context.Context, cfg Config, startServer func(context.Context, Config) (embeddedServer, error)) (*Engine, error) {
+// open is Open, with the embedded server's start given by the caller: nil
+// for Connect.
+func open(ctx context.Context, cfg Config, start func(context.Context, Config) (embeddedServer, error)) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func open(ctx context.Context, cfg Config, startServer func(context.Context, Con
 	url := cfg.URL
 	opts := []nats.Option{nats.Name("junction-queue"), nats.MaxReconnects(-1)}
 	if cfg.URL == "" {
-		e.srv, err = startServer(ctx, cfg)
+		e.srv, err = start(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

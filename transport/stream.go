@@ -242,20 +242,19 @@ func (s *streamConn) writeLoop() {
 	lingered := false
 	for {
 		items, closed := s.q.take()
-		if len(items) == 0 && !closed && !lingered {
-			// Under load more is usually on its way: let the producers
-			// run once before giving the goroutine up, rather than start
-			// another writer for their next message. (Measured: router
-			// CPU per RPC call -3%, per event at 1,000 subscribers -10%;
-			// no change in light-load latency.)
-			lingered = true
-			s.q.recycle(items)
-			runtime.Gosched()
-			continue
-		}
-		lingered = false
 		if len(items) == 0 {
 			s.q.recycle(items)
+			if !closed && !lingered {
+				// Under load more is usually on its way: let the
+				// producers run once before giving the goroutine up,
+				// rather than start another writer for their next
+				// message. (Measured: router CPU per RPC call -3%, per
+				// event at 1,000 subscribers -10%; no change in
+				// light-load latency.)
+				lingered = true
+				runtime.Gosched()
+				continue
+			}
 			if closed {
 				s.flushOnce.Do(func() { close(s.flushed) })
 				return
@@ -268,6 +267,7 @@ func (s *streamConn) writeLoop() {
 			}
 			continue
 		}
+		lingered = false
 		buf := writeBufPool.Get().(*bytes.Buffer)
 		buf.Reset()
 		last := s.fr.appendFrames(buf, items)
