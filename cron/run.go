@@ -58,11 +58,16 @@ func (s *Scheduler) loop(ctx context.Context, j *job) {
 func (s *Scheduler) tick(ctx context.Context, j *job, tick time.Time) {
 	s.mu.Lock()
 	if j.opts.NoOverlap && j.running > 0 {
+		s.mu.Unlock()
+		// Counted and logged before the job's record shows the skip, as
+		// a run's outcome is before the record shows it ended: whoever
+		// reads the record then finds the rest done.
+		s.metrics.tick(j.name, outcomeSkipped)
+		s.cfg.Logger.Warn("cron: tick skipped: the previous run is still running", "job", j.name, "tick", tick)
+		s.mu.Lock()
 		j.skips++
 		j.lastResult = resultSkipped
 		s.mu.Unlock()
-		s.metrics.tick(j.name, outcomeSkipped)
-		s.cfg.Logger.Warn("cron: tick skipped: the previous run is still running", "job", j.name, "tick", tick)
 		return
 	}
 	j.running++
