@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -113,6 +114,9 @@ func unavailable(format string, args ...any) *authError {
 // reports false. l is the listener the connection came through, nil for
 // none.
 func (r *Router) authenticate(s *session, hello *wamp.Hello, l *Listener) bool {
+	if l != nil && l.Trusted != nil {
+		return r.authenticateTrusted(s, hello, l.Trusted)
+	}
 	cfg := s.realm.cfg
 	if cfg == nil {
 		// An open realm: anonymous with the authid the client asks for.
@@ -174,6 +178,30 @@ func (r *Router) authenticate(s *session, hello *wamp.Hello, l *Listener) bool {
 	}
 	s.authid, s.authrole, s.authmethod, s.authprovider = out.authid, out.authrole, method, out.provider
 	s.authextra = out.authextra
+	return true
+}
+
+// authenticateTrusted runs WAMP-Ticket against t's secret, whatever the
+// realm's own methods, for a session of a trusted listener. Failures are
+// not throttled: only processes that can reach the listener try.
+func (r *Router) authenticateTrusted(s *session, hello *wamp.Hello, t *TrustedAuth) bool {
+	a := &attempt{r: r, s: s, hello: hello}
+	authid := a.authid()
+	if !slices.Contains(requestedAuthMethods(hello.Details), authTicket) || authid == "" {
+		r.log.Info("router: a trusted listener's client must give an authid and offer ticket", "realm", s.realm.name,
+			"authid", authid, "remote", s.peer.Info().RemoteAddr)
+		s.peer.Send(abort(wamp.URINoAuthMethod, "this endpoint takes ticket authentication with an authid only"))
+		return false
+	}
+	m, err := a.challenge(authTicket, wamp.Dict{})
+	if err != nil {
+		return r.authFailed(s, authTicket, hello, err)
+	}
+	if !secretEqual(m.Signature, t.Ticket) || t.Ticket == "" {
+		return r.authFailed(s, authTicket, hello, denied("wrong ticket on a trusted listener"))
+	}
+	s.authid, s.authmethod, s.authprovider, s.trusted = authid, authTicket, providerTrusted, true
+	s.authrole = cmp.Or(t.Role, defaultTrustedRole)
 	return true
 }
 

@@ -9,4 +9,27 @@ type Listener struct {
 	// ("anonymous", "ticket", "wampcra", "cryptosign") its connections
 	// may use, among those their realm offers.
 	AuthMethods []string `json:"auth_methods,omitempty" yaml:"auth_methods,omitempty"`
+	// Trusted, if set, makes this a private listener of the program's
+	// own components (an app's worker processes on a Unix socket only
+	// they can reach): its sessions authenticate with Trusted's ticket
+	// and nothing else, in any realm, and are authorized for everything.
+	// AuthMethods does not apply to it.
+	Trusted *TrustedAuth `json:"-" yaml:"-"`
 }
+
+// TrustedAuth is the authentication of a trusted listener: WAMP-Ticket
+// against one secret, usually made anew for each run of the program and
+// handed to the processes it starts. The authid is the client's; a
+// client that gives none is refused.
+type TrustedAuth struct {
+	// Ticket is the secret. An empty Ticket admits nobody.
+	Ticket string
+	// Role is the sessions' authrole. Default "trusted".
+	Role string
+}
+
+// defaultTrustedRole is TrustedAuth.Role's default.
+const defaultTrustedRole = "trusted"
+
+// providerTrusted is WELCOME.Details.authprovider of a trusted session.
+const providerTrusted = "trusted"

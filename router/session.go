@@ -26,6 +26,9 @@ type session struct {
 	authprovider string
 	// authextra is WELCOME.Details.authextra, nil for none.
 	authextra wamp.Dict
+	// trusted: the session came through a trusted listener and may do
+	// anything (Listener.Trusted).
+	trusted bool
 	// features holds the client's announced features that the router
 	// acts on.
 	features featureSet
