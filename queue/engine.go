@@ -60,6 +60,11 @@ type Config struct {
 	// already registered there (by an earlier Engine) are shared.
 	// Default nil: no metrics.
 	Registerer prometheus.Registerer `json:"-" yaml:"-"`
+	// Token, if set, is the secret NATS clients present: the embedded
+	// server (with Listen) admits only the clients that give it, and the
+	// engine gives it to the server it connects to. An app's worker
+	// processes reach its embedded server with a token made for the run.
+	Token string `json:"-" yaml:"-"`
 	// NATSOptions are added to the options of the connection to NATS:
 	// credentials, TLS, ... Default none.
 	NATSOptions []nats.Option `json:"-" yaml:"-"`
@@ -187,6 +192,9 @@ func open(ctx context.Context, cfg Config, start func(context.Context, Config) (
 			return nil, err
 		}
 		opts = append(opts, nats.InProcessServer(e.srv))
+	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
 	}
 	opts = append(opts, cfg.NATSOptions...)
 	e.nc, err = nats.Connect(url, opts...)

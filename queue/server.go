@@ -22,6 +22,9 @@ func startServer(ctx context.Context, cfg Config) (embeddedServer, error) {
 		SyncAlways: cfg.SyncAlways,
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
+		// Authorization is what clients give as their token: unset,
+		// the server asks nothing.
+		Authorization: cfg.Token,
 	}
 	if cfg.Listen != "" {
 		opts.Host, opts.Port, _ = listenAddr(cfg.Listen) // validated
