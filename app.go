@@ -76,6 +76,27 @@ type Application struct {
 	// HTTP requests and of the Ready and connection hooks.
 	runCtx    context.Context
 	cancelRun context.CancelFunc
+	// Processes and services (process.go, process_run.go, service.go).
+	procs     []*Process
+	selectors []*selector
+	services  []*Service
+	// child is set in a child process: its group and how to reach the
+	// main process.
+	child     *childEnv
+	childLost *lostSignal
+	// procRT is the main process's side of its children, nil without.
+	procRT *procRuntime
+	// mainArgs is the command line Main got, which children run again.
+	mainArgs []string
+	// natsToken is the secret of the embedded NATS server when the
+	// app's children reach it.
+	natsToken string
+
+	// embeds are the apps embedded in this one (embed.go); host is the
+	// app this one is embedded in, nil for none.
+	embeds []*embeddedApp
+	host   *Application
+
 	// logOutput receives the logs built from the log settings; default
 	// os.Stderr (Main sets its stderr).
 	logOutput io.Writer
@@ -126,10 +147,11 @@ func (app *Application) Name() string { return app.name }
 // Settings returns the app's built-in settings: the defaults before Run,
 // the resolved ones (command line, environment, settings file) from the
 // Starting hooks on.
-func (app *Application) Settings() Settings { return app.settings }
+func (app *Application) Settings() Settings { return app.root().settings }
 
 // Logger returns the application's logger, ready once the app starts.
 func (app *Application) Logger() *slog.Logger {
+	app = app.root()
 	app.mu.Lock()
 	defer app.mu.Unlock()
 	return app.log
@@ -139,6 +161,7 @@ func (app *Application) Logger() *slog.Logger {
 // cover, or nil while the app is not running. With --connect it is the
 // same *client.Session across reconnections.
 func (app *Application) Session() *client.Session {
+	app = app.root()
 	app.mu.Lock()
 	defer app.mu.Unlock()
 	return app.sess
@@ -147,6 +170,7 @@ func (app *Application) Session() *client.Session {
 // Router returns the embedded router, or nil when the app joins a remote
 // one (--connect) or is not running.
 func (app *Application) Router() *router.Router {
+	app = app.root()
 	app.mu.Lock()
 	defer app.mu.Unlock()
 	return app.rt

@@ -92,6 +92,8 @@ type setting struct {
 	group settingGroup
 	// file is whether the settings file may set it.
 	file bool
+	// owner is the embedded app that declared it, "" for the app's own.
+	owner string
 }
 
 // settingGroup says who declares a setting, and orders --help.

@@ -26,6 +26,14 @@ type component struct {
 	event   client.EventHandler
 	invoke  client.InvocationHandler
 
+	// proc is the process group that runs it, "" for the main process;
+	// declaredIn is the group it was declared on (Process.Register), ""
+	// for the app: a selector may move only the app's declarations.
+	proc, declaredIn string
+	// internal: registered by Junction itself (junction.queue.*...), not
+	// for selectors.
+	internal bool
+
 	// limit is LimitCalls' n, 0 for none; calls counts the runs so far.
 	limit int64
 	calls atomic.Int64
@@ -169,6 +177,20 @@ func (app *Application) Register(procedure string, handler any, opts ...Option) 
 	return app.add(c)
 }
 
+// registerInternal registers one of Junction's own procedures
+// (junction.queue.*, junction.cron.list, junction.process.*): it runs in
+// the main process, and no selector moves it.
+func (app *Application) registerInternal(procedure string, h client.InvocationHandler, opts ...Option) {
+	c := &component{app: app, kind: "call", uri: wamp.URI(procedure), internal: true}
+	if err := c.configure(h, opts); err != nil {
+		app.refuse(c, err)
+		return
+	}
+	if err := app.add(c); err != nil {
+		app.setupError(err)
+	}
+}
+
 // refuse reports a bad declaration: returned to the caller, and kept for
 // Start (or logged, once the app runs) by setupError.
 func (app *Application) refuse(c *component, err error) error {
@@ -215,7 +237,7 @@ func (app *Application) add(c *component) error {
 	sess := app.sess
 	running := app.state == stateRunning
 	app.mu.Unlock()
-	if !running || sess == nil {
+	if !running || sess == nil || !app.runsHere(c.proc) {
 		return nil
 	}
 	return c.start(context.Background(), sess)
@@ -286,8 +308,9 @@ func (c *component) wrapEvent(h client.EventHandler) client.EventHandler {
 		if !c.take() {
 			return
 		}
-		app.handlers.Add(1)
-		defer app.handlers.Done()
+		host := app.root()
+		host.handlers.Add(1)
+		defer host.handlers.Done()
 		defer app.watch("event", name)()
 		defer func() {
 			if r := recover(); r != nil {
@@ -306,8 +329,9 @@ func (c *component) wrapInvocation(h client.InvocationHandler) client.Invocation
 		if !c.take() {
 			return nil, wamp.NewError(wamp.URINoSuchProcedure, name+": the handler reached its call limit")
 		}
-		app.handlers.Add(1)
-		defer app.handlers.Done()
+		host := app.root()
+		host.handlers.Add(1)
+		defer host.handlers.Done()
 		defer app.watch("call", name)()
 		defer func() {
 			if r := recover(); r != nil {

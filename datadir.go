@@ -40,11 +40,7 @@ func (app *Application) testDefaults() {
 // today, the embedded NATS server that holds its queues (not started
 // with --nats, nor for an app with neither queues nor --nats-listen).
 func (app *Application) needsDataDir() bool {
-	app.mu.Lock()
-	queues := len(app.queues)
-	app.mu.Unlock()
-	s := &app.settings
-	return s.NATS == "" && (queues > 0 || s.NATSListen != "")
+	return app.settings.NATS == "" && app.needsEngine()
 }
 
 // openDataDir creates, checks and locks the data dir if the app needs

@@ -51,12 +51,22 @@ func (app *Application) On(event string, h Hook) {
 		app.setupError(fmt.Errorf("junction: On(%q) with a nil hook", event))
 		return
 	}
-	app.hooks.mu.Lock()
-	defer app.hooks.mu.Unlock()
-	if app.hooks.m == nil {
-		app.hooks.m = make(map[string][]Hook)
+	app.hooks.add(event, h)
+}
+
+func (hs *hooks) add(event string, h Hook) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.m == nil {
+		hs.m = make(map[string][]Hook)
 	}
-	app.hooks.m[event] = append(app.hooks.m[event], h)
+	hs.m[event] = append(hs.m[event], h)
+}
+
+func (hs *hooks) get(event string) []Hook {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return hs.m[event]
 }
 
 // Emit runs the hooks of event with args, in order, and returns their
@@ -64,16 +74,29 @@ func (app *Application) On(event string, h Hook) {
 // error and panic is logged with the event's name and counted. Lifecycle
 // events are local to the app; Publish is the network-wide counterpart.
 func (app *Application) Emit(ctx context.Context, event string, args ...any) error {
-	app.hooks.mu.Lock()
-	hs := app.hooks.m[event]
-	app.hooks.mu.Unlock()
+	var hs []appHook
+	for _, h := range app.processHooks().get(event) {
+		hs = append(hs, appHook{app, h})
+	}
+	if app.child == nil && app.host == nil {
+		switch event {
+		case Starting, Ready, ConnectionLost, ConnectionRestored:
+			hs = append(app.embeddedHooks(event), hs...)
+		case Stopping, Stopped:
+			hs = append(hs, app.embeddedHooks(event)...)
+		}
+	}
 	if AppFrom(ctx) == nil {
 		ctx = withApp(ctx, app)
 	}
 	var errs []error
 	for i, h := range hs {
 		name := fmt.Sprintf("hook %d of %s", i+1, event)
-		if err := app.runHook(ctx, name, h, args); err != nil {
+		hctx := ctx
+		if h.app != app {
+			hctx = withApp(ctx, h.app)
+		}
+		if err := app.runHook(hctx, name, h.h, args); err != nil {
 			app.Logger().Error("junction: lifecycle hook failed", "event", event, "hook", i+1, "err", err)
 			errs = append(errs, err)
 		}

@@ -47,10 +47,24 @@ func (app *Application) serve(ctx context.Context) error {
 	if err := app.Start(ctx); err != nil {
 		return err
 	}
-	<-ctx.Done()
+	var lost error
+	select {
+	case <-ctx.Done():
+	case <-app.lostRouter():
+		lost = errRouterLost
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), app.settings.ShutdownTimeout)
 	defer cancel()
-	return app.Shutdown(sctx)
+	return errors.Join(lost, app.Shutdown(sctx))
+}
+
+// lostRouter is closed when a child process loses the main process's
+// router; never in the main process.
+func (app *Application) lostRouter() <-chan struct{} {
+	if app.childLost == nil {
+		return nil
+	}
+	return app.childLost.c
 }
 
 // Start starts the app with its current settings, without the command
@@ -67,6 +81,13 @@ func (app *Application) Start(ctx context.Context) error {
 		app.mu.Unlock()
 		return errors.New("junction: the app was already started")
 	}
+	if app.host != nil {
+		app.mu.Unlock()
+		return fmt.Errorf("junction: app %s is embedded in app %s, which runs it", app.name, app.host.name)
+	}
+	app.mu.Unlock()
+	app.adopt()
+	app.mu.Lock()
 	if err := errors.Join(app.setupErrs...); err != nil {
 		app.mu.Unlock()
 		return err
@@ -97,8 +118,19 @@ func (app *Application) Start(ctx context.Context) error {
 func (app *Application) start(ctx context.Context) error {
 	s := &app.settings
 	app.runCtx, app.cancelRun = context.WithCancel(withApp(context.Background(), app))
+	if err := app.assignProcesses(); err != nil {
+		return err
+	}
+	if app.child == nil {
+		if err := app.validateServices(); err != nil {
+			return err
+		}
+	}
 	if err := app.Emit(ctx, Starting); err != nil {
 		return fmt.Errorf("junction: starting: %w", err)
+	}
+	if app.child != nil {
+		return app.startChild(ctx)
 	}
 	if app.HTTP.tmpl.fsys != nil {
 		// Broken templates stop the start, rather than the first page
@@ -108,6 +140,9 @@ func (app *Application) start(ctx context.Context) error {
 		}
 	}
 	if err := app.openDataDir(); err != nil {
+		return err
+	}
+	if err := app.startServices(ctx); err != nil {
 		return err
 	}
 	var ln net.Listener
@@ -152,15 +187,16 @@ func (app *Application) start(ctx context.Context) error {
 	if hasJobs {
 		app.registerCronList()
 	}
-	app.mu.Lock()
-	comps := append([]*component(nil), app.components...)
-	app.mu.Unlock()
-	for _, c := range comps {
-		if err := c.start(ctx, sess); err != nil {
-			return err
-		}
+	if app.hasProcesses() || app.hasServices() {
+		app.registerProcessProcedures()
+	}
+	if err := app.startComponents(ctx, sess); err != nil {
+		return err
 	}
 	if err := app.startScheduler(app.runCtx); err != nil {
+		return err
+	}
+	if err := app.startProcesses(ctx); err != nil {
 		return err
 	}
 
@@ -192,6 +228,23 @@ func (app *Application) start(ctx context.Context) error {
 		attrs = append(attrs, "router", s.Connect)
 	}
 	app.log.Info("junction: app ready", attrs...)
+	return nil
+}
+
+// startComponents puts in place the declared components that run in
+// this process.
+func (app *Application) startComponents(ctx context.Context, sess *client.Session) error {
+	app.mu.Lock()
+	comps := append([]*component(nil), app.components...)
+	app.mu.Unlock()
+	for _, c := range comps {
+		if !app.runsHere(c.proc) {
+			continue
+		}
+		if err := c.start(ctx, sess); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -286,10 +339,11 @@ func (app *Application) stopping() bool {
 // while an app started with --connect has lost its router, Publish and
 // Call fail at once with ErrNotConnected rather than wait for the
 // reconnection.
-func (app *Application) Connected() bool { return app.connected.Load() }
+func (app *Application) Connected() bool { return app.root().connected.Load() }
 
 // Addr returns the address HTTP listens on, or nil before Start.
 func (app *Application) Addr() net.Addr {
+	app = app.root()
 	app.mu.Lock()
 	defer app.mu.Unlock()
 	if app.ln == nil {
@@ -349,6 +403,9 @@ func (app *Application) closeAll(ctx context.Context) error {
 	} else if ln != nil {
 		ln.Close()
 	}
+	if err := app.stopProcesses(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	app.mu.Lock()
 	sched := app.scheduler
 	app.mu.Unlock()
@@ -380,6 +437,10 @@ func (app *Application) closeAll(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("junction: stopping the router: %w", err))
 		}
 	}
+	app.closeProcesses()
+	if err := app.stopServices(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if app.cancelRun != nil {
 		app.cancelRun()
 	}
@@ -408,7 +469,7 @@ func (l *onceCloseListener) Close() error {
 }
 
 // Done is closed once the app has stopped.
-func (app *Application) Done() <-chan struct{} { return app.stopped }
+func (app *Application) Done() <-chan struct{} { return app.root().stopped }
 
 // newLogger builds the app's logger from the log settings, unless
 // WithLogger gave one. app.mu is held.
@@ -426,6 +487,10 @@ func (app *Application) newLogger() (*slog.Logger, error) {
 		w = app.logOutput
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	if app.child != nil {
+		// The main process relays the child's records (relayChildLog).
+		return slog.New(childLogHandler(level)), nil
+	}
 	switch s.LogFormat {
 	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)).With("app", app.name), nil

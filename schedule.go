@@ -1,6 +1,7 @@
 package junction
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -31,6 +32,11 @@ type jobDecl struct {
 	at    time.Time
 	job   Job
 	opts  cron.Options
+	// proc and declaredIn: as component's.
+	proc, declaredIn string
+	// owner is the app that declared it, whose context the job gets
+	// (an embedded app's job runs in the app that embeds it).
+	owner *Application
 }
 
 // jobOption is an Option of Every, Cron and At.
@@ -98,6 +104,7 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 		return
 	}
 	j.name = baseJobName(j)
+	j.owner = app
 	for _, o := range opts {
 		jo, ok := o.(jobOption)
 		if !ok {
@@ -122,7 +129,7 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 	running, sched := app.state == stateRunning, app.scheduler
 	app.jobs = append(app.jobs, j)
 	app.mu.Unlock()
-	if running {
+	if running && app.runsHere(j.proc) {
 		if err := app.schedule(sched, j); err != nil {
 			app.setupError(err)
 		}
@@ -204,7 +211,7 @@ func (app *Application) wrapJob(j *jobDecl) cron.Job {
 				err = app.recovered("job", j.name, r)
 			}
 		}()
-		if err = j.job(withApp(ctx, app)); err != nil {
+		if err = j.job(withApp(ctx, cmp.Or(j.owner, app))); err != nil {
 			app.metrics.errors.WithLabelValues("job").Inc()
 		}
 		return err
@@ -224,6 +231,9 @@ func (app *Application) startScheduler(ctx context.Context) error {
 	}
 	s := cron.New(cfg)
 	for _, j := range jobs {
+		if !app.runsHere(j.proc) {
+			continue
+		}
 		if err := app.schedule(s, j); err != nil {
 			return err
 		}
@@ -246,6 +256,7 @@ func Tick(ctx context.Context) (t time.Time, ok bool) { return cron.Tick(ctx) }
 // Jobs lists the app's scheduled jobs with their last and next runs, as
 // junction.cron.list gives them.
 func (app *Application) Jobs() []cron.JobInfo {
+	app = app.root()
 	app.mu.Lock()
 	s := app.scheduler
 	app.mu.Unlock()

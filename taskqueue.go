@@ -22,6 +22,10 @@ type Queue struct {
 	app  *Application
 	name string
 	cfg  queue.QueueConfig
+	// proc is the process group running its workers ("" for the main
+	// process); declaredIn as component's. Guarded by the app's mu
+	// once declared.
+	proc, declaredIn string
 
 	mu    sync.Mutex
 	tasks map[string]queue.Handler
@@ -318,7 +322,7 @@ func (app *Application) openQueues(ctx context.Context) error {
 	queues := append([]*Queue(nil), app.queues...)
 	app.mu.Unlock()
 	s := &app.settings
-	if len(queues) == 0 && s.NATS == "" && s.NATSListen == "" {
+	if !app.needsEngine() {
 		return nil
 	}
 	cfg := queue.Config{
@@ -327,6 +331,15 @@ func (app *Application) openQueues(ctx context.Context) error {
 		Namespace:  natsName(app.name),
 		Logger:     app.log,
 		Registerer: app.metrics.reg,
+	}
+	switch {
+	case app.child != nil:
+		cfg.Token = app.child.natsToken
+	case s.NATS == "" && s.NATSListen == "" && app.hasProcesses():
+		// The children reach the embedded server on loopback, with a
+		// token made for the run.
+		app.natsToken = secret()
+		cfg.Listen, cfg.Token = "127.0.0.1:0", app.natsToken
 	}
 	open := queue.Connect
 	if s.NATS == "" {
@@ -362,11 +375,25 @@ func (app *Application) openQueues(ctx context.Context) error {
 				app.log.Debug("junction: on_done not published", "queue", q.name, "task", r.ID, "err", err)
 			}
 		})
+		if !app.runsHere(q.proc) {
+			continue // its workers run in another process
+		}
 		if err := qq.Start(app.runCtx); err != nil {
 			return fmt.Errorf("junction: queue %s: %w", q.name, err)
 		}
 	}
 	return nil
+}
+
+// needsEngine reports whether the app opens the queue engine: for its
+// queues, for --nats or --nats-listen, and for cron locks shared with
+// its processes.
+func (app *Application) needsEngine() bool {
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	s := &app.settings
+	return len(app.queues) > 0 || s.NATS != "" || s.NATSListen != "" ||
+		(app.child == nil && len(app.procs) > 0 && len(app.jobs) > 0)
 }
 
 // embeddedOpener returns queue.Open if a declaration linked the embedded

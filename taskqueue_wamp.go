@@ -25,9 +25,7 @@ import (
 func (app *Application) registerQueueProcedures(q *Queue) {
 	shared := Invoke("roundrobin")
 	reg := func(what string, h client.InvocationHandler) {
-		if err := app.Register(queueURI(q.name, what), h, shared); err != nil {
-			app.setupError(err)
-		}
+		app.registerInternal(queueURI(q.name, what), h, shared)
 	}
 	reg("enqueue", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
 		task, err := inv.ArgString(0)
@@ -186,10 +184,7 @@ func queueError(err error) error {
 
 // registerCronList registers junction.cron.list.
 func (app *Application) registerCronList() {
-	err := app.Register("junction.cron.list", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
+	app.registerInternal("junction.cron.list", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
 		return single(app.Jobs())
 	}, Invoke("roundrobin"))
-	if err != nil {
-		app.setupError(err)
-	}
 }

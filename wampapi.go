@@ -234,7 +234,7 @@ func (app *Application) joined() (*client.Session, error) {
 	switch {
 	case sess == nil:
 		return nil, ErrNotRunning
-	case !app.connected.Load():
+	case !app.Connected():
 		return nil, ErrNotConnected
 	}
 	return sess, nil

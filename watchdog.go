@@ -17,6 +17,7 @@ import (
 // returned func ends the watch; for a reported handler it logs how long
 // it ran in the end. Outside debug mode watch costs nothing.
 func (app *Application) watch(kind, name string) (done func()) {
+	app = app.root()
 	threshold := app.settings.SlowHandler
 	if !app.settings.Debug || threshold <= 0 {
 		return func() {}
@@ -74,6 +75,7 @@ func goroutineStack(id uint64) string {
 // recovered handles a handler's panic value r: it logs it with the stack,
 // counts it, and returns the error the handler's caller gets.
 func (app *Application) recovered(kind, name string, r any) error {
+	app = app.root()
 	// Logged before counted: whoever sees the count can find the line.
 	app.Logger().Error("junction: handler panicked", "kind", kind, "handler", name,
 		"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
