@@ -9,7 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 type blogSettings struct {
@@ -171,4 +170,3 @@ func TestEmbedMistakes(t *testing.T) {
 		t.Errorf("Start of an embedded app: %v", err)
 	}
 }
-
