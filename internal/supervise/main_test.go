@@ -120,7 +120,7 @@ func superviseGrandchild(file string) {
 	self, _ := os.Executable()
 	p, err := Start(context.Background(), Spec{
 		Path: self, Args: []string{"sleep"},
-		Env:  append(os.Environ(), childEnv+"=1"),
+		Env: append(os.Environ(), childEnv+"=1"),
 	})
 	if err != nil {
 		panic(err)
