@@ -176,3 +176,6 @@ func (l *lines) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// PID returns the process's ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
