@@ -55,6 +55,7 @@ func commands() []*command {
 			settings: true,
 			run:      runApp,
 		},
+		templateCommand(),
 		{
 			name:    "help",
 			summary: "show this help, or a command's",

@@ -32,6 +32,7 @@ type HTTP struct {
 	mu    sync.Mutex
 	mws   []func(http.Handler) http.Handler // guarded by mu
 	sites map[string]string                 // pattern: where it was declared; guarded by mu
+	dirs  []servedDir                       // Serve's directories, for the template command; guarded by mu
 	// chain is the middleware and the mux, built at the first request
 	// and rebuilt by the next one after Use.
 	chain atomic.Pointer[http.Handler]

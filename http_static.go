@@ -56,7 +56,7 @@ func (h *HTTP) Serve(prefix, dir string, opts ...Option) {
 		h.refuse(fmt.Sprintf("Serve(%q, %q)", prefix, dir), err)
 		return
 	}
-	h.serveFS(fmt.Sprintf("Serve(%q, %q)", prefix, dir), prefix, os.DirFS(abs), opts)
+	h.serveFS(fmt.Sprintf("Serve(%q, %q)", prefix, dir), prefix, abs, os.DirFS(abs), opts)
 }
 
 // ServeFS is Serve for the files of fsys (an embed.FS...); fs.Sub picks
@@ -66,11 +66,19 @@ func (h *HTTP) ServeFS(prefix string, fsys fs.FS, opts ...Option) {
 		h.refuse(fmt.Sprintf("ServeFS(%q)", prefix), errors.New("nil file system"))
 		return
 	}
-	h.serveFS(fmt.Sprintf("ServeFS(%q)", prefix), prefix, fsys, opts)
+	h.serveFS(fmt.Sprintf("ServeFS(%q)", prefix), prefix, "", fsys, opts)
 }
 
-// serveFS serves fsys at prefix for call, Serve or ServeFS.
-func (h *HTTP) serveFS(call, prefix string, fsys fs.FS, opts []Option) {
+// servedDir is a directory given to Serve: the template command has
+// nginx serve it.
+type servedDir struct {
+	prefix, dir string // "/static/", absolute
+	allowIndex  bool
+}
+
+// serveFS serves fsys at prefix for call, Serve or ServeFS; dir is the
+// directory of Serve, "" for ServeFS.
+func (h *HTTP) serveFS(call, prefix, dir string, fsys fs.FS, opts []Option) {
 	var cfg serveConfig
 	for _, o := range opts {
 		so, ok := o.(serveOption)
@@ -89,6 +97,11 @@ func (h *HTTP) serveFS(call, prefix string, fsys fs.FS, opts []Option) {
 	}
 	files := http.FileServerFS(staticFS{fsys: fsys, allowIndex: cfg.allowIndex})
 	h.handle(call, "GET "+prefix, http.StripPrefix(strings.TrimSuffix(prefix, "/"), files))
+	if dir != "" {
+		h.mu.Lock()
+		h.dirs = append(h.dirs, servedDir{prefix: prefix, dir: dir, allowIndex: cfg.allowIndex})
+		h.mu.Unlock()
+	}
 }
 
 // optionName is o's name, or "nil".
