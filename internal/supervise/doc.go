@@ -17,8 +17,9 @@
 //	          restart it and it did not fail
 //	failed    given up: a crash loop, or a failed run not restarted
 //
-// Stopped and failed end supervision: Done is closed. Restart brings a
-// failed Process back; nothing brings back a stopped one.
+// Stopped and failed end supervision: Done is closed. Restart brings
+// back a Process that ended by itself (failed, or stopped by its
+// policy); nothing brings back one that Stop stopped.
 //
 // # Restarts, backoff and the crash loop
 //

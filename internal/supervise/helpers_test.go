@@ -26,10 +26,11 @@ func childSpec(t *testing.T, script ...string) Spec {
 		t.Fatal(err)
 	}
 	return Spec{
-		Name:   t.Name(),
-		Path:   self,
-		Args:   script,
-		Env:    append(os.Environ(), childEnv+"=1"),
+		Name: t.Name(),
+		Path: self,
+		Args: script,
+		// Under -race, an exiting child would sleep 1s for the detector.
+		Env:    append(os.Environ(), childEnv+"=1", "GORACE=atexit_sleep_ms=0"),
 		Logger: slog.New(slog.DiscardHandler),
 	}
 }

@@ -189,8 +189,9 @@ func (p *Process) Stop(ctx context.Context) error {
 // Restart stops the current run gracefully, if any, starts a new one at
 // once (a backoff is cut short) and waits until it is ready, like Start;
 // ctx bounds that and, when it ends, kills the old run at once. It
-// counts in Status.Restarts, not toward the crash loop. A failed Process
-// is supervised again, from a clean crash count. If the new run does not
+// counts in Status.Restarts, not toward the crash loop. A Process whose
+// supervision ended by itself (failed, or stopped by its policy) is
+// supervised again, from a clean crash count. If the new run does not
 // become ready, Restart returns why and the restart policy takes over.
 // After Stop, Restart returns ErrStopped.
 func (p *Process) Restart(ctx context.Context) error {

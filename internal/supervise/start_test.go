@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,13 +55,14 @@ func TestLogLineSeesCurrentRunOnly(t *testing.T) {
 	flag := tempFile(t, "flag")
 	spec := Spec{
 		Name: "once", Path: "/bin/sh", Logger: childSpec(t).Logger,
-		Args:         []string{"-c", `if [ -e "$1" ]; then echo later; else : > "$1"; echo ready; fi; exec sleep 1000`, "sh", flag},
-		Ready:        LogLine(regexp.MustCompile(`^ready$`)),
-		ReadyTimeout: 300 * time.Millisecond,
+		Args:  []string{"-c", `if [ -e "$1" ]; then echo later; else : > "$1"; echo ready; fi; exec sleep 1000`, "sh", flag},
+		Ready: LogLine(regexp.MustCompile(`^ready$`)),
 	}
 	p := start(t, spec)
-	err := p.Restart(context.Background())
-	if !errors.Is(err, ErrNotReady) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := p.Restart(ctx)
+	if !errors.Is(err, ErrNotReady) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Restart = %v, want ErrNotReady", err)
 	}
 	if want := "log line /^ready$/: no matching line"; !strings.Contains(err.Error(), want) {
@@ -72,9 +72,9 @@ func TestLogLineSeesCurrentRunOnly(t *testing.T) {
 
 func TestStartNeverReady(t *testing.T) {
 	t.Parallel()
-	pidFile := tempFile(t, "pid")
 	addr := closedAddr(t)
-	spec := childSpec(t, "pid:"+pidFile, "sleep")
+	spec := childSpec(t, "sleep")
+	ev := watch(&spec)
 	spec.Kind, spec.Name = "service", "cache"
 	spec.Ready = TCP(addr)
 	spec.ReadyTimeout = 300 * time.Millisecond
@@ -86,9 +86,12 @@ func TestStartNeverReady(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error\n%q, want\n%q", err, want)
 	}
-	pid, _ := strconv.Atoi(readFile(t, pidFile))
-	if !gone(pid) {
-		t.Errorf("Start failed but pid %d lives", pid)
+	e := ev.exit(t)
+	if !errors.Is(e.Err, ErrNotReady) || e.PID == 0 || !gone(e.PID) {
+		t.Errorf("exit %+v: want the run stopped for not being ready", e)
+	}
+	if len(ev.starts) != 0 {
+		t.Error("OnStart called for a run never ready")
 	}
 }
 
