@@ -449,3 +449,33 @@ func TestChildrenDieWithSupervisor(t *testing.T) {
 	}
 	waitGone(t, before)
 }
+
+// Output, when set, takes the lines instead of Logger; Status and
+// LogLine still see them.
+func TestOutputFunc(t *testing.T) {
+	t.Parallel()
+	logs := &logRecorder{}
+	var mu sync.Mutex
+	var got []string
+	spec := childSpec(t, "out:hello", "err:oops", "out:ready", "sleep")
+	spec.Logger = slog.New(logs)
+	spec.Output = func(stream, line string) {
+		mu.Lock()
+		got = append(got, stream+":"+line)
+		mu.Unlock()
+	}
+	spec.Ready = LogLine(regexp.MustCompile("^ready$"))
+	p := start(t, spec)
+	stop(t, p)
+	mu.Lock()
+	defer mu.Unlock()
+	if s := strings.Join(got, " "); !strings.Contains(s, "stdout:hello") || !strings.Contains(s, "stderr:oops") || !strings.Contains(s, "stdout:ready") {
+		t.Errorf("Output got %q", got)
+	}
+	if _, ok := logs.find("hello"); ok {
+		t.Error("a line went to Logger as well as Output")
+	}
+	if _, ok := logs.find("started"); !ok {
+		t.Error("Logger lost the supervisor's own events")
+	}
+}
