@@ -73,7 +73,8 @@ type invocation struct {
 	args           []string // the command's positional arguments
 	stdout, stderr io.Writer
 	lookupEnv      func(string) (string, bool)
-	config         string // --config
+	config         string   // --config
+	argv           []string // Main's args, as given
 }
 
 // Main runs the app's command line, args without the program name, and
@@ -100,7 +101,8 @@ func (app *Application) Main(ctx context.Context, args []string, stdout, stderr 
 
 // main is Main with the environment read through lookupEnv.
 func (app *Application) main(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	inv := &invocation{app: app, cmds: commands(), stdout: stdout, stderr: stderr, lookupEnv: lookupEnv}
+	inv := &invocation{app: app, cmds: commands(), stdout: stdout, stderr: stderr, lookupEnv: lookupEnv,
+		argv: slices.Clone(args)}
 	return inv.main(ctx, args)
 }
 
@@ -222,6 +224,15 @@ func (inv *invocation) settingsOf(cmd *command) ([]*setting, error) {
 	out = append(out, app.cli.user...)
 	raw := app.cli.flags
 	app.mu.Unlock()
+	for _, e := range app.allEmbedded() {
+		known := append(slices.Clone(out), &setting{name: "help"}, &setting{name: "h"})
+		add := app.embeddedSettings(e)
+		if err := checkNames(known, add); err != nil {
+			err = fmt.Errorf("junction: Embed(%s): %w", e.app.name, err)
+			return nil, usageError{err: err, noHint: true}
+		}
+		out = append(out, add...)
+	}
 	if raw != nil {
 		known := append(slices.Clone(out), &setting{name: "help"}, &setting{name: "h"})
 		flags := app.flagSettings(raw)
@@ -345,8 +356,13 @@ func (inv *invocation) resolve(settings []*setting, given []flagArg) error {
 	// The app's own checks of its settings, as a struct given to
 	// AddSettings declares them with a Validate method.
 	inv.app.mu.Lock()
-	structs := inv.app.cli.structs
+	structs := slices.Clone(inv.app.cli.structs)
 	inv.app.mu.Unlock()
+	for _, e := range inv.app.allEmbedded() {
+		e.app.mu.Lock()
+		structs = append(structs, e.app.cli.structs...)
+		e.app.mu.Unlock()
+	}
 	for _, st := range structs {
 		if v, ok := st.(interface{ Validate() error }); ok {
 			if err := v.Validate(); err != nil {
@@ -416,9 +432,20 @@ func validConnectURL(u string) bool {
 // runApp is the run command.
 func runApp(ctx context.Context, inv *invocation) error {
 	app := inv.app
+	child, err := readChildEnv(inv.lookupEnv)
+	if err != nil {
+		return err
+	}
 	app.mu.Lock()
 	app.logOutput = inv.stderr
 	app.viaMain = true
+	app.mainArgs = inv.argv
+	if child != nil {
+		app.child, app.childLost = child, newLostSignal()
+		if child.nats != "" {
+			app.settings.NATS = child.nats
+		}
+	}
 	app.mu.Unlock()
 	if app.cli.serve != nil {
 		return app.cli.serve(ctx)
@@ -449,7 +476,19 @@ func (inv *invocation) help(cmd *command) error {
 	}
 	writeFlags(&b, "Flags of "+cmd.name, groups[cmdFlag])
 	writeFlags(&b, "Settings", groups[builtinSetting])
-	writeFlags(&b, "Settings of "+app.name, groups[userSetting])
+	var own []*setting
+	owned := make(map[string][]*setting)
+	for _, s := range groups[userSetting] {
+		if s.owner == "" {
+			own = append(own, s)
+		} else {
+			owned[s.owner] = append(owned[s.owner], s)
+		}
+	}
+	writeFlags(&b, "Settings of "+app.name, own)
+	for _, e := range app.allEmbedded() {
+		writeFlags(&b, "Settings of "+e.app.name+" (embedded)", owned[e.app.name])
+	}
 	if cmd.settings {
 		b.WriteString("\nEach setting comes from its flag, else its environment variable, else\n" +
 			"the settings file (--config, YAML or JSON), else its default.\n")
