@@ -3,7 +3,8 @@
 // openrc script and a Dockerfile, from Facts that the app's command
 // line ("myapp template KIND") gathers from its resolved settings.
 //
-// Each file comes from a text/template embedded in the package. Every
+// Each file comes from a text/template file embedded in the package
+// (executed by execute.go, without text/template's method lookups). Every
 // value that reaches a file is checked and quoted for that file's syntax
 // — systemd's specifiers and C escapes, nginx's quoted strings and
 // variables, supervisord's INI comments and % expansions, the shell that

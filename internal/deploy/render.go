@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"text/template"
+	"text/template/parse"
 
 	"github.com/junction-run/junction/internal/suggest"
 )
@@ -14,7 +14,14 @@ import (
 //go:embed templates/*.tmpl
 var files embed.FS
 
-var templates = template.Must(template.New("").ParseFS(files, "templates/*.tmpl"))
+// templates are the parsed files of templates/, by name (execute.go).
+var templates = func() map[string]*parse.Tree {
+	trees, err := parseTemplates(files, "templates/*.tmpl")
+	if err != nil {
+		panic("deploy: " + err.Error()) // a broken embedded file
+	}
+	return trees
+}()
 
 // kind is a kind of deployment file.
 type kind struct {
@@ -84,7 +91,7 @@ func Render(kindName string, f Facts) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, k.name+".tmpl", data); err != nil {
+	if err := execute(&b, templates, k.name+".tmpl", data); err != nil {
 		return nil, fmt.Errorf("deploy: %s: %w", k.name, err) // a bug of the template
 	}
 	return b.Bytes(), nil
