@@ -682,9 +682,9 @@ func TestCLIRunResult(t *testing.T) {
 func TestCLICommandTable(t *testing.T) {
 	var out string
 	var ran []string
-	template := &command{
-		name:    "template",
-		summary: "write a template's files",
+	scaffold := &command{
+		name:    "scaffold",
+		summary: "write a scaffold's files",
 		args:    "NAME...",
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "out", ".", "`directory` to write to")
@@ -698,7 +698,7 @@ func TestCLICommandTable(t *testing.T) {
 		var o, e strings.Builder
 		inv := &invocation{
 			app:       New("shop"),
-			cmds:      append(commands(), template),
+			cmds:      append(commands(), scaffold),
 			stdout:    &o,
 			stderr:    &e,
 			lookupEnv: func(string) (string, bool) { return "", false },
@@ -707,20 +707,20 @@ func TestCLICommandTable(t *testing.T) {
 		return code, o.String(), e.String()
 	}
 
-	if code, _, stderr := call("template", "--out", "/tmp/x", "a", "b"); code != 0 || out != "/tmp/x" || strings.Join(ran, " ") != "a b" {
+	if code, _, stderr := call("scaffold", "--out", "/tmp/x", "a", "b"); code != 0 || out != "/tmp/x" || strings.Join(ran, " ") != "a b" {
 		t.Errorf("code %d, stderr %q, out %q, args %q", code, stderr, out, ran)
 	}
-	if code, _, stderr := call("template", "--listen=:1"); code != 2 || stderr != "shop: unknown flag --listen\nrun 'shop template --help' for usage\n" {
+	if code, _, stderr := call("scaffold", "--listen=:1"); code != 2 || stderr != "shop: unknown flag --listen\nrun 'shop scaffold --help' for usage\n" {
 		t.Errorf("code %d, stderr %q", code, stderr)
 	}
-	want := "Usage:\n  shop template [flags] NAME...   write a template's files\n\n" +
-		"Flags of template:\n  --out directory\n        directory to write to\n        (default .)\n"
-	for _, args := range [][]string{{"help", "template"}, {"template", "-h"}} {
+	want := "Usage:\n  shop scaffold [flags] NAME...   write a scaffold's files\n\n" +
+		"Flags of scaffold:\n  --out directory\n        directory to write to\n        (default .)\n"
+	for _, args := range [][]string{{"help", "scaffold"}, {"scaffold", "-h"}} {
 		if code, stdout, _ := call(args...); code != 0 || stdout != want {
 			t.Errorf("%q: code %d, stdout\n%s\nwant\n%s", args, code, stdout, want)
 		}
 	}
-	if _, stdout, _ := call("-h"); !strings.Contains(stdout, "  shop template [flags] NAME...   write a template's files\n") {
+	if _, stdout, _ := call("-h"); !strings.Contains(stdout, "  shop scaffold [flags] NAME...   write a scaffold's files\n") {
 		t.Errorf("help lacks the command:\n%s", stdout)
 	}
 }

@@ -28,8 +28,9 @@ func ExampleApplication_AddSettings() {
 	app.Main(context.Background(), []string{"--help"}, os.Stdout, os.Stderr)
 	// Output:
 	// Usage:
-	//   shop [run] [flags]    run the app (the default command)
-	//   shop help [command]   show this help, or a command's
+	//   shop [run] [flags]           run the app (the default command)
+	//   shop template [flags] KIND   print a deployment file for KIND: nginx, systemd, supervisord, openrc, docker
+	//   shop help [command]          show this help, or a command's
 	//
 	// Settings:
 	//   --config file
