@@ -164,24 +164,21 @@ func (app *Application) adopt() {
 		app.components = append(app.components, comps...)
 		app.queues = append(app.queues, queues...)
 		app.jobs = append(app.jobs, jobs...)
-		for _, p := range procs {
-			for _, q := range app.procs {
-				if q.name == p.name {
-					errs = append(errs, fmt.Errorf("junction: Embed(%s): app %s already has a process called %s", o.name, app.name, p.name))
-				}
+		clash := func(kind, name string, taken bool) {
+			if taken {
+				errs = append(errs, fmt.Errorf("junction: Embed(%s): app %s already has a %s called %s", o.name, app.name, kind, name))
 			}
+		}
+		for _, p := range procs {
+			clash("process", p.name, slices.ContainsFunc(app.procs, func(q *Process) bool { return q.name == p.name }))
 			p.app = app
+		}
+		for _, s := range svcs {
+			clash("service", s.name, slices.ContainsFunc(app.services, func(t *Service) bool { return t.name == s.name }))
+			s.app = app
 		}
 		app.procs = append(app.procs, procs...)
 		app.selectors = append(app.selectors, sels...)
-		for _, s := range svcs {
-			for _, t := range app.services {
-				if t.name == s.name {
-					errs = append(errs, fmt.Errorf("junction: Embed(%s): app %s already has a service called %s", o.name, app.name, s.name))
-				}
-			}
-			s.app = app
-		}
 		app.services = append(app.services, svcs...)
 		app.setupErrs = append(app.setupErrs, errs...)
 		if openEmbedded != nil {

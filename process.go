@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/junction-run/junction/internal/supervise"
 )
 
 // Process is a group of the app's declarations that run in processes of
@@ -297,9 +299,9 @@ func (p *Process) Subscribe(topic string, handler any, opts ...Option) error {
 // group's processes; Enqueue works from every process.
 func (p *Process) Queue(name string, opts ...Option) *Queue {
 	q := p.app.Queue(name, opts...)
-	q.mu.Lock()
+	p.app.mu.Lock()
 	q.proc, q.declaredIn = p.name, p.name
-	q.mu.Unlock()
+	p.app.mu.Unlock()
 	return q
 }
 
@@ -354,6 +356,11 @@ func (p *Process) Restart(policy RestartPolicy) *Process {
 	}
 	p.restart = policy
 	return p
+}
+
+// supervised is the policy as the supervisor takes it.
+func (r RestartPolicy) supervised() supervise.Policy {
+	return supervise.Policy{When: r.When, MinDelay: r.MinDelay, MaxDelay: r.MaxDelay, MaxRestarts: r.MaxRestarts, Window: r.Window}
 }
 
 func (r RestartPolicy) validate() error {

@@ -228,7 +228,6 @@ func (app *Application) childNATS() string {
 
 // childSpec is how child k is run and supervised.
 func (app *Application) childSpec(k *kid, exe string, args, env []string) supervise.Spec {
-	pol := k.proc.restart
 	log := app.log.With("process", k.label)
 	return supervise.Spec{
 		Name:         k.label,
@@ -240,12 +239,11 @@ func (app *Application) childSpec(k *kid, exe string, args, env []string) superv
 		ReadyTimeout: childReadyTimeout,
 		StopSignal:   stopSignal,
 		StopTimeout:  app.settings.ShutdownTimeout + time.Second,
-		Restart: supervise.Policy{When: pol.When, MinDelay: pol.MinDelay, MaxDelay: pol.MaxDelay,
-			MaxRestarts: pol.MaxRestarts, Window: pol.Window},
-		Logger: app.log,
-		Output: func(stream, line string) { relayChildLog(log, stream, line) },
+		Restart:      k.proc.restart.supervised(),
+		Logger:       app.log,
+		Output:       func(stream, line string) { relayChildLog(log, stream, line) },
 		OnStart: func(pid int) {
-			app.processEvent("on_start", wamp.Dict{"name": k.label, "process": k.proc.name, "pid": pid, "kind": "process"})
+			app.processEvent("on_start", startDict(k.label, k.proc.name, "process", pid))
 		},
 		OnExit: func(e supervise.Exit) {
 			app.processEvent("on_exit", exitDict(k.label, k.proc.name, "process", e))
@@ -294,6 +292,11 @@ func relayChildLog(log *slog.Logger, stream, line string) {
 		level = slog.LevelWarn
 	}
 	log.Log(context.Background(), level, line, "stream", stream)
+}
+
+// startDict describes a start in junction.process.on_start.
+func startDict(label, group, kind string, pid int) wamp.Dict {
+	return wamp.Dict{"name": label, "process": group, "kind": kind, "pid": pid}
 }
 
 // exitDict describes an exit in junction.process.on_exit.
@@ -365,10 +368,7 @@ func (app *Application) closeProcesses() {
 	if pr == nil {
 		return
 	}
-	if pr.cancel != nil {
-		pr.cancel()
-	}
-	<-pr.served
+	<-pr.served // stopProcesses ended the endpoint
 	os.RemoveAll(pr.dir)
 }
 
@@ -377,7 +377,7 @@ func (app *Application) closeProcesses() {
 // process's declarations in place, and say it is ready.
 func (app *Application) startChild(ctx context.Context) error {
 	c := app.child
-	n := 1
+	n := 0
 	app.mu.Lock()
 	for _, p := range app.procs {
 		if p.name == c.name {
@@ -385,6 +385,9 @@ func (app *Application) startChild(ctx context.Context) error {
 		}
 	}
 	app.mu.Unlock()
+	if n == 0 {
+		return fmt.Errorf("junction: %s names process %q, which this app does not declare", envProcess, c.name)
+	}
 	label := c.label(n)
 	lost := app.childLost
 	cfg := client.Config{

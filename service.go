@@ -133,8 +133,7 @@ func Restart(policy RestartPolicy) ServiceOption {
 		if err := policy.validate(); err != nil {
 			return err
 		}
-		s.spec.Restart = supervise.Policy{When: policy.When, MinDelay: policy.MinDelay, MaxDelay: policy.MaxDelay,
-			MaxRestarts: policy.MaxRestarts, Window: policy.Window}
+		s.spec.Restart = policy.supervised()
 		return nil
 	})
 }
@@ -299,7 +298,7 @@ func (app *Application) startServices(ctx context.Context) error {
 		spec := s.spec
 		spec.Logger = app.log.With("service", s.name)
 		spec.OnStart = func(pid int) {
-			app.processEvent("on_start", map[string]any{"name": s.name, "process": s.name, "pid": pid, "kind": "service"})
+			app.processEvent("on_start", startDict(s.name, s.name, "service", pid))
 		}
 		spec.OnExit = func(e supervise.Exit) {
 			app.processEvent("on_exit", exitDict(s.name, s.name, "service", e))

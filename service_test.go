@@ -3,6 +3,7 @@ package junction
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	osuser "os/user"
@@ -201,5 +202,28 @@ func TestProcessesNeedMain(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "Run or Main") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// TestChildEnvironmentMistakes: a program started by hand with a child's
+// variables, or naming a process the app lacks, says so and exits.
+func TestChildEnvironmentMistakes(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"JUNCTION_PROCESS": "auth/1"}, "not by hand"},
+		{map[string]string{"JUNCTION_PROCESS": "auth"}, "NAME/INDEX"},
+		{map[string]string{"JUNCTION_PROCESS": "nope/1", "JUNCTION_PROCESS_ROUTER": "/nonexistent.sock",
+			"JUNCTION_PROCESS_TICKET": "x"}, `process "nope", which this app does not declare`},
+	} {
+		app := New("p")
+		app.Process("auth").Register("auth.x", func() {})
+		var stderr strings.Builder
+		code := app.main(context.Background(), []string{"run", "--listen", ""}, io.Discard, &stderr,
+			func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+		if code == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("env %v: exit %d, stderr %q, want it to say %q", c.env, code, stderr.String(), c.want)
+		}
 	}
 }
