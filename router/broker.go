@@ -96,6 +96,9 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	}
 	b.mu.Unlock()
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
+	if !already {
+		b.realm.router.clusterDelta(stateOp{Op: "sub", Realm: string(b.realm.name), Session: s.id, URI: sub.uri, Match: sub.match})
+	}
 	if getRetained {
 		// After attaching: a retained event published meanwhile comes
 		// live, or here, or both; never neither (see route).
@@ -123,6 +126,7 @@ func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 		return
 	}
 	s.send(&wamp.Unsubscribed{Request: m.Request})
+	b.realm.router.clusterDelta(stateOp{Op: "unsub", Realm: string(b.realm.name), Session: s.id, URI: sub.uri, Match: sub.match})
 	b.dropped(s, sub, deleted)
 }
 
@@ -294,6 +298,9 @@ func (b *broker) route(p *publication) wamp.ID {
 	n := 0
 	var fullest *session
 	worst, of := 0, 1 // the fullest queue seen: worst messages of a bound of
+	// nodes are the other nodes of the cluster with an eligible
+	// subscriber: a session of theirs, mirrored here, matched.
+	var nodes []*peerNode
 	for _, sub := range matched {
 		ev := &wamp.Event{Subscription: sub.id, Publication: p.id,
 			Details: eventDetails(sub, p.topic, publisher, false), Payload: p.payload}
@@ -301,6 +308,10 @@ func (b *broker) route(p *publication) wamp.ID {
 		if p.audience == nil {
 			// The fast path: no per-subscriber check beyond exclude_me.
 			for _, to := range sub.sessions() {
+				if to.remote != nil {
+					nodes = eligibleNode(nodes, p, to)
+					continue
+				}
 				if to == from && excludeMe {
 					continue
 				}
@@ -317,6 +328,10 @@ func (b *broker) route(p *publication) wamp.ID {
 			if to == from && excludeMe || !p.audience.allows(to) {
 				continue
 			}
+			if to.remote != nil {
+				nodes = eligibleNode(nodes, p, to)
+				continue
+			}
 			if to.sendShared(sh) {
 				n++
 				if from != nil {
@@ -327,7 +342,35 @@ func (b *broker) route(p *publication) wamp.ID {
 	}
 	p.backlogged = fullest
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
+	if node := b.realm.router.node.Load(); node != nil && !p.remote {
+		node.forward(b.realm, p, nodes, p.retain || p.kept != nil || b.historyOf(p.topic))
+	}
 	return p.id
+}
+
+// eligibleNode adds the node of proxy session to to nodes, once, unless
+// the publication came from another node (which sends it to every node
+// itself).
+func eligibleNode(nodes []*peerNode, p *publication, to *session) []*peerNode {
+	if p.remote {
+		return nodes
+	}
+	for _, n := range nodes {
+		if n == to.remote.node {
+			return nodes
+		}
+	}
+	return append(nodes, to.remote.node)
+}
+
+// historyOf reports whether an event history rule keeps topic's events.
+func (b *broker) historyOf(topic wamp.URI) bool {
+	for _, h := range b.history {
+		if h.pattern.matches(topic) {
+			return true
+		}
+	}
+	return false
 }
 
 // keep stores p as its topic's retained event if it asked to be, and in

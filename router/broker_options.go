@@ -12,6 +12,12 @@ type publication struct {
 	id      wamp.ID
 	topic   wamp.URI
 	payload wamp.Payload
+	// options are the PUBLISH options, sent along when the publication
+	// is forwarded to other nodes of a cluster.
+	options wamp.Dict
+	// remote: the publication came from another node of the cluster,
+	// which sends it to the other nodes itself.
+	remote bool
 	// from is the publisher, nil for the router's own events.
 	from      *session
 	excludeMe bool // PUBLISH.Options.exclude_me, default true
@@ -82,7 +88,7 @@ func (s *optionSet[T]) bars(v T) bool { return s != nil && s.has(v) }
 // newPublication reads the options of a PUBLISH from from (nil for the
 // router itself). Malformed options are an error whose text says which.
 func newPublication(from *session, topic wamp.URI, options wamp.Dict, payload wamp.Payload) (publication, error) {
-	p := publication{topic: topic, payload: payload, from: from, excludeMe: true}
+	p := publication{topic: topic, payload: payload, from: from, excludeMe: true, options: options}
 	for k, v := range options {
 		if v == nil {
 			continue // a null option is an absent one

@@ -176,6 +176,7 @@ func (d *dealer) register(s *session, m *wamp.Register) {
 	}
 	d.mu.Unlock()
 	s.send(&wamp.Registered{Request: m.Request, Registration: reg.id})
+	d.realm.router.clusterDelta(regOp("reg", s, reg, disclose))
 	if created {
 		d.realm.entryEvent("registration", "on_create", s, reg)
 	}
@@ -197,6 +198,7 @@ func (d *dealer) unregister(s *session, m *wamp.Unregister) {
 	deleted := d.detach(s, reg)
 	d.mu.Unlock()
 	s.send(&wamp.Unregistered{Request: m.Request})
+	d.realm.router.clusterDelta(regOp("unreg", s, reg, false))
 	d.detached(s, reg, deleted)
 }
 

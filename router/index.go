@@ -20,6 +20,9 @@ type entry struct {
 	match   wamp.MatchPolicy // MatchExact, MatchPrefix or MatchWildcard, never ""
 	created time.Time
 	invoke  string // registrations: the invocation policy
+	// origin is the cluster node whose registration this entry mirrors
+	// when another node created it here, "" for this node's own.
+	origin string
 
 	// parts and runs describe a wildcard pattern: its components, and the
 	// lengths of the runs of concrete components between wildcards, which

@@ -9,6 +9,10 @@ import (
 // metrics are the router's Prometheus series. Counters per message type
 // are resolved once so that counting a message is one atomic add.
 type metrics struct {
+	clusterNodes       prometheus.Gauge
+	clusterFrames      *prometheus.CounterVec
+	framesIn           prometheus.Counter
+	framesOut          prometheus.Counter
 	sessions           prometheus.Gauge
 	received           [256]prometheus.Counter
 	slowConsumers      prometheus.Counter
@@ -41,9 +45,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "junction_router_invalid_messages_total", Help: "Requests refused for an invalid URI or value (invalid UTF-8, nested too deep); their sessions go on."}),
 		eventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "junction_router_events_delivered_total", Help: "EVENT messages queued to subscribers."}),
+		clusterNodes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "junction_cluster_nodes", Help: "Nodes of the router's cluster it sees, itself included; 0 outside a cluster."}),
+		clusterFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "junction_cluster_frames_total", Help: "Frames exchanged with the other nodes of the cluster, by direction (in, out)."}, []string{"direction"}),
 		retainedTopics: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "junction_router_retained_topics", Help: "Topics holding a retained event, all realms together."}),
 	}
+	m.framesIn, m.framesOut = m.clusterFrames.WithLabelValues("in"), m.clusterFrames.WithLabelValues("out")
 	received := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "junction_router_messages_received_total", Help: "WAMP messages received, by type."}, []string{"type"})
 	m.limitsExceeded = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -61,6 +70,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 	}
 	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.invalidMessages, m.publisherStalls, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
-		m.authorizationDenied)
+		m.authorizationDenied, m.clusterNodes, m.clusterFrames)
 	return m
 }

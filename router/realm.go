@@ -92,6 +92,9 @@ func (rl *realm) metaEvent(topic wamp.URI, args ...any) {
 // "subscription" or "registration", event one of on_create, on_subscribe
 // (on_register), on_unsubscribe (on_unregister) and on_delete.
 func (rl *realm) entryEvent(kind, event string, s *session, e *entry) {
+	if s.remote != nil {
+		return // its own node announces it
+	}
 	topic := wamp.URI("wamp." + kind + "." + event)
 	if event == "on_create" {
 		rl.metaEvent(topic, s.id, e.describe())

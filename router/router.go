@@ -38,6 +38,8 @@ type Router struct {
 	limitLogs logThrottle
 	// stallMax is publisherStall, in nanoseconds.
 	stallMax atomic.Int64
+	// node is the router's cluster membership, nil outside a cluster.
+	node atomic.Pointer[Node]
 
 	mu       sync.Mutex
 	realms   map[wamp.URI]*realm

@@ -33,6 +33,9 @@ type session struct {
 	// acts on.
 	features featureSet
 	joined   time.Time
+	// remote is set for a session of another node of the cluster,
+	// mirrored here (cluster.go); nil for the router's own sessions.
+	remote *remoteSession
 
 	// aborted is set by violation: the session ends once the message at
 	// fault is handled. Only the session's reading goroutine uses it.
@@ -191,6 +194,7 @@ func (r *Router) handshake(peer transport.Peer, l *Listener) (*session, bool) {
 		w.Welcomed() // the pre-WELCOME bound on message size is lifted
 	}
 	rl.metaEvent("wamp.session.on_join", s.details())
+	r.clusterDelta(joinOp(s))
 	r.log.Debug("router: session joined", "session", s.id, "realm", rl.name, "authid", s.authid, "authrole", s.authrole,
 		"authmethod", s.authmethod, "remote", peer.Info().RemoteAddr, "serializer", peer.Info().Serializer)
 	return s, true
@@ -294,6 +298,7 @@ func (s *session) leave() {
 	s.realm.dealer.removeSession(s)
 	s.publishTestaments()
 	s.realm.leave(s)
+	s.router.clusterDelta(stateOp{Op: "leave", Realm: string(s.realm.name), Session: s.id})
 }
 
 // feature is a client feature the router acts on, one bit of a session's
@@ -306,6 +311,7 @@ const (
 	calleeProgressiveCallResults
 	calleeProgressiveCallInvocations
 	callerProgressiveCallInvocations
+	calleeRegistrationRevocation
 )
 
 // knownFeatures maps "role.feature" to the features the router acts on.
@@ -316,6 +322,7 @@ var knownFeatures = map[string]feature{
 	"callee.progressive_call_results":     calleeProgressiveCallResults,
 	"callee.progressive_call_invocations": calleeProgressiveCallInvocations,
 	"caller.progressive_call_invocations": callerProgressiveCallInvocations,
+	"callee.registration_revocation":      calleeRegistrationRevocation,
 }
 
 // featureSet holds the features a client announced.

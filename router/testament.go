@@ -139,6 +139,7 @@ func metaAddTestament(rl *realm, caller *session, args wamp.List, kwargs wamp.Di
 	if !caller.testaments.add(scope, ts) {
 		return nil, nil, argError(fmt.Sprintf("a session may leave at most %d testaments per scope", maxTestaments))
 	}
+	caller.router.clusterDelta(willOp(caller))
 	return nil, nil, nil
 }
 
@@ -151,7 +152,9 @@ func metaFlushTestaments(_ *realm, caller *session, _ wamp.List, kwargs wamp.Dic
 	if err != nil {
 		return nil, nil, err
 	}
-	return wamp.List{int64(caller.testaments.flush(scope))}, nil, nil
+	n := caller.testaments.flush(scope)
+	caller.router.clusterDelta(willOp(caller))
+	return wamp.List{int64(n)}, nil, nil
 }
 
 // testamentScope reads the scope keyword argument; the default is
