@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
@@ -76,6 +80,51 @@ func checkRawSocket(s string) error {
 }
 
 // checkRealm wants a realm name the router accepts.
+func checkOptionalHostPort(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+func checkHostPorts(s string) error {
+	for _, a := range splitList(s) {
+		if err := checkOptionalHostPort(a); err != nil {
+			return fmt.Errorf("%q: %w", a, err)
+		}
+	}
+	return nil
+}
+
+func checkNATSURLs(s string) error {
+	return cluster.Config{NATS: splitList(s), Name: "x"}.Validate()
+}
+
+func checkNodeName(s string) error {
+	if s != "" && !router.ValidNodeName(s) {
+		return errors.New("want 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func checkRealm(s string) error {
 	return checkRouter(router.Config{Realms: []string{s}})
 }

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
@@ -36,6 +37,16 @@ type nodeConfig struct {
 	StrictURIs     bool                  `yaml:"strict_uris"`
 	GoodbyeTimeout time.Duration         `yaml:"goodbye_timeout"`
 	Log            logConfig             `yaml:"log"`
+	// Cluster joins other routers to serve the realms as one router
+	// (package cluster), as the --cluster-* flags do.
+	Cluster clusterConfig `yaml:"cluster"`
+}
+
+// clusterConfig is the cluster section: cluster.Config's settings, and
+// the file holding the cluster's shared secret.
+type clusterConfig struct {
+	cluster.Config `yaml:",inline"`
+	TokenFile      string `yaml:"token_file"`
 }
 
 // listenerConfig is one entry of listeners.

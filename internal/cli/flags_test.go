@@ -190,6 +190,7 @@ func TestRouterRunsItsHelpDefaults(t *testing.T) {
 		"idle-timeout":           conns.IdleTimeout.String(),
 		"log-level":              lowestLevel(log),
 		"log-format":             logFormat(log),
+		"cluster-name":           p.cluster.Cluster,
 	}
 	checkRunning(t, printed, running)
 }

@@ -3,8 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 
+	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/router"
 )
@@ -17,6 +20,8 @@ type plan struct {
 	listeners []listenerSpec
 	logs      logFlags
 	conns     connlimit.Config
+	// cluster is the cluster to join; !cluster.Enabled() for none.
+	cluster cluster.Config
 }
 
 // plan checks the configuration file and merges it with the flags, which
@@ -29,6 +34,7 @@ type plan struct {
 // --log-level and --log-format replace the file's values.
 func (f *routerFlags) plan() (*plan, error) {
 	p := &plan{logs: f.logs}
+	var cc clusterConfig
 	if f.config == "" {
 		p.cfg.Realms = []string{"realm1"}
 		ws, err := f.listenSpec()
@@ -55,6 +61,13 @@ func (f *routerFlags) plan() (*plan, error) {
 			Transport:      c.Transport,
 		}
 		p.conns = c.Connections
+		cc = c.Cluster
+		if cc.TokenFile != "" {
+			cc.TokenFile = cf.filePath(cc.TokenFile)
+		}
+		if cc.DataDir != "" {
+			cc.DataDir = cf.filePath(cc.DataDir)
+		}
 		if c.Log.Level != "" && !f.set["log-level"] {
 			p.logs.level = c.Log.Level
 		}
@@ -122,6 +135,9 @@ func (f *routerFlags) plan() (*plan, error) {
 	if given("idle-timeout") {
 		p.conns.IdleTimeout = f.idleTimeout
 	}
+	if err := f.clusterPlan(p, cc); err != nil {
+		return nil, err
+	}
 	if err := p.conns.Validate(); err != nil {
 		return nil, usagef("%w (--max-connections-per-ip, --max-connections, or connections: in the configuration file)", err)
 	}
@@ -129,6 +145,53 @@ func (f *routerFlags) plan() (*plan, error) {
 		return nil, usageError{fmt.Errorf("%w (--max-message-size, or transport: in the configuration file)", err)}
 	}
 	return p, nil
+}
+
+// clusterPlan merges the cluster flags over the file's cluster section.
+func (f *routerFlags) clusterPlan(p *plan, cc clusterConfig) error {
+	set := func(name string) bool { return f.set[name] }
+	if set("cluster-listen") {
+		cc.Listen = f.clusterListen
+	}
+	if set("peers") {
+		cc.Peers = splitList(f.peers)
+	}
+	if set("nats") {
+		cc.NATS = splitList(f.natsURLs)
+	}
+	if set("node-name") {
+		cc.Name = f.nodeName
+	}
+	if set("cluster-name") || cc.Cluster == "" {
+		cc.Cluster = f.clusterName
+	}
+	if set("data-dir") {
+		cc.DataDir = f.dataDir
+	}
+	if set("cluster-token-file") {
+		cc.TokenFile = f.clusterTokenFile
+	}
+	p.cluster.Cluster = cc.Cluster
+	if !cc.Enabled() {
+		if set("node-name") || set("data-dir") || set("cluster-token-file") {
+			return usagef("--node-name, --data-dir and --cluster-token-file need --cluster-listen or --nats")
+		}
+		return nil
+	}
+	if cc.TokenFile != "" {
+		b, err := os.ReadFile(cc.TokenFile)
+		if err != nil {
+			return usagef("cluster token: %w", err)
+		}
+		if cc.Token = strings.TrimSpace(string(b)); cc.Token == "" {
+			return usagef("cluster token file %s is empty", cc.TokenFile)
+		}
+	}
+	if err := cc.Validate(); err != nil {
+		return usageError{err}
+	}
+	p.cluster = cc.Config
+	return nil
 }
 
 // listenSpec is the WebSocket listener of --listen.

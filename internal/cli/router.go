@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/internal/signals"
 	"github.com/junction-run/junction/router"
@@ -37,6 +39,9 @@ type server struct {
 	// certs are the TLS listeners' certificates, reloaded on SIGHUP.
 	certs []*certStore
 
+	// node is the server's cluster membership, nil outside a cluster.
+	node *cluster.Node
+
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
 	stopRawSockets context.CancelFunc
@@ -55,6 +60,11 @@ type routerFlags struct {
 	maxConns, maxConnsPerIP int
 	idleTimeout             time.Duration
 	logs                    logFlags
+	// cluster: --cluster-listen, --peers, --nats, --node-name,
+	// --cluster-name, --data-dir, --cluster-token-file
+	clusterListen, peers, natsURLs string
+	nodeName, clusterName, dataDir string
+	clusterTokenFile               string
 	// set holds the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
@@ -73,6 +83,13 @@ func (f *routerFlags) register(fs *flagSet) {
 	fs.Int(&f.maxConns, "max-connections", connlimit.DefaultMaxConnections, "connections open at once on all listeners (a `count`, or -1 for no limit); over it a connection is refused", checkConnLimit)
 	fs.Int(&f.maxConnsPerIP, "max-connections-per-ip", connlimit.DefaultMaxConnectionsPerIP, "connections open at once from one IP address, IPv6: one /64 (a `count`, or -1 for no limit)", checkConnLimit)
 	fs.Duration(&f.idleTimeout, "idle-timeout", connlimit.DefaultIdleTimeout, "close an HTTP keep-alive connection idle for this `duration`", checkTimeout)
+	fs.String(&f.clusterListen, "cluster-listen", "", "join a cluster: accept routes from the other nodes on this `HOST:PORT` (an embedded NATS server; see \"Running a cluster\" in the README)", checkOptionalHostPort)
+	fs.String(&f.peers, "peers", "", "other nodes' --cluster-listen addresses, comma-separated `HOST:PORT,...` (one is enough: NATS finds the rest)", checkHostPorts)
+	fs.String(&f.natsURLs, "nats", "", "join a cluster through an existing NATS deployment, comma-separated `nats://HOST:PORT,...`, instead of an embedded server", checkNATSURLs)
+	fs.String(&f.nodeName, "node-name", "", "this node's `name` in the cluster (default: host name and cluster port)", checkNodeName)
+	fs.String(&f.clusterName, "cluster-name", cluster.DefaultCluster, "the cluster's `name`: nodes with other names on the same NATS do not see each other", checkNodeName)
+	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream)", nil)
+	fs.String(&f.clusterTokenFile, "cluster-token-file", "", "`file` holding the secret every node of the cluster shares: routes and NATS connections must present it", nil)
 	f.logs.register(fs, "info")
 }
 
@@ -107,6 +124,16 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 		return nil, err
 	}
 	s := &server{router: rt, log: log, listeners: opened, idleTimeout: lim.Config().IdleTimeout}
+	if p.cluster.Enabled() {
+		p.cluster.Logger = log
+		if s.node, err = cluster.Start(context.Background(), p.cluster, rt); err != nil {
+			for _, o := range opened {
+				o.ln.Close()
+			}
+			rt.Stop(context.Background())
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopRawSockets = cancel
 	for _, o := range opened {
@@ -141,10 +168,7 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 func (s *server) serveHTTP(o openListener) {
 	mux := http.NewServeMux()
 	mux.Handle(o.spec.path, s.router.Handler(o.spec.listener))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	mux.HandleFunc("/healthz", s.healthz)
 	mux.Handle("/metrics", promhttp.HandlerFor(s.router.Metrics(), promhttp.HandlerOpts{}))
 	srv := &http.Server{
 		Handler:           mux,
@@ -158,6 +182,20 @@ func (s *server) serveHTTP(o openListener) {
 			s.log.Error("http server failed", "listener", o.spec.listener.Name, "err", err)
 		}
 	}()
+}
+
+// healthz answers 200 while the router runs, with a JSON body:
+// {"status":"ok"}, and in a cluster the node's name and the nodes it
+// sees, itself included. A node that sees no peer is still healthy: it
+// serves its own sessions.
+func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
+	body := map[string]any{"status": "ok"}
+	if s.node != nil {
+		body["node"] = s.node.Name()
+		body["nodes"] = s.node.Nodes()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(body)
 }
 
 // reloadCertificates reads every TLS listener's certificate files again.
@@ -183,6 +221,11 @@ func (s *server) stop() {
 		srv.SetKeepAlivesEnabled(false)
 	}
 	s.router.Stop(ctx)
+	if s.node != nil {
+		if err := s.node.Close(); err != nil {
+			s.log.Warn("cluster: leaving", "err", err)
+		}
+	}
 	for _, srv := range s.https {
 		srv.Shutdown(ctx)
 	}
