@@ -258,9 +258,19 @@ func TestGoAndAutobahn(t *testing.T) {
 
 func goAndAutobahn(t *testing.T, jsSer, goSer string) {
 	url := startRouter(t)
+	goAndAutobahnOn(t, url, url, jsSer, goSer, nil)
+}
+
+// goAndAutobahnOn is the conversation with Autobahn|JS connected to jsURL
+// and the Go client to goURL: two nodes of a cluster, or one router.
+// settle, if not nil, is called before a side uses what the other
+// registered or subscribed, with the session it will use and the
+// procedures and topics it needs: a cluster spreads them in the
+// background.
+func goAndAutobahnOn(t *testing.T, jsURL, goURL, jsSer, goSer string, settle func(s *client.Session, procs, topics []wamp.URI)) {
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	sess := dialGo(t, ctx, url, goSer)
+	sess := dialGo(t, ctx, goURL, goSer)
 
 	echo := func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
 		return &client.Result{Values: inv.Values}, nil
@@ -280,8 +290,15 @@ func goAndAutobahn(t *testing.T, jsSer, goSer string) {
 		t.Fatal(err)
 	}
 
-	peer := startNode(t, "peer", url, jsSer)
+	if settle != nil {
+		// Autobahn's node must know the Go side's before Autobahn uses it.
+		settle(dialGo(t, ctx, jsURL, goSer), []wamp.URI{"com.example.interop.go.echo"}, []wamp.URI{"com.example.interop.js.event"})
+	}
+	peer := startNode(t, "peer", jsURL, jsSer)
 	peer.expect(`{"ready":true}`)
+	if settle != nil {
+		settle(sess, []wamp.URI{"com.example.interop.js.echo"}, []wamp.URI{"com.example.interop.go.event"})
+	}
 
 	payload := want(t, fmt.Sprintf(`{"args":%s,"kwargs":%s}`, wantArgs, wantKwargs))
 
