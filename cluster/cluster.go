@@ -56,7 +56,10 @@ type Config struct {
 	Token string `json:"-" yaml:"-"`
 	// DataDir, if set, enables JetStream in the embedded server, stored
 	// there, clustered with the peers' (queues and cron locks then
-	// survive the loss of a node). Default: no JetStream.
+	// survive the loss of a node). Peers must then list every node, this
+	// one included (NATS ignores the route to itself), as a JetStream
+	// cluster needs configured routes on every server. Default: no
+	// JetStream.
 	DataDir string `json:"data_dir,omitempty" yaml:"data_dir,omitempty"`
 	// ClientListen, if set, is where the embedded server also accepts
 	// NATS clients (an app's queue workers in other processes...).
@@ -140,6 +143,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.NATS) > 0 && (c.Listen != "" || len(c.Peers) > 0 || c.DataDir != "" || c.ClientListen != "") {
 		return bad("--nats joins an existing NATS: it excludes --cluster-listen, --peers, the data dir and the client listener of an embedded server")
+	}
+	if c.DataDir != "" && len(c.Peers) == 0 {
+		return bad("a JetStream cluster (--data-dir) needs its nodes listed in --peers on every node: give every node's --cluster-listen address, this node's included")
 	}
 	if len(c.NATS) == 0 && c.Listen == "" {
 		return bad("--cluster-listen is required to run an embedded NATS server (or give --nats)")

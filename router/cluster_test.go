@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -644,4 +646,44 @@ func TestClusterLateJoiner(t *testing.T) {
 func sameID(v any, id wamp.ID) bool {
 	got, ok := wamp.AsID(v)
 	return ok && got == id
+}
+
+// TestClusterDynamicAuthorizer: a node asks a dynamic authorizer
+// registered on another node, through the cluster, and the call it
+// allows goes to a callee on a third.
+func TestClusterDynamicAuthorizer(t *testing.T) {
+	realm := func(anonymousRole string) Config {
+		rc := dynamicRealm()
+		rc.Anonymous = &AnonymousAuth{Role: anonymousRole}
+		rc.Roles = append(rc.Roles, Role{Name: "both", Permissions: []Permission{
+			{URI: testAuthorizerURI, Register: true}, {URI: "com.", Match: "prefix", Register: true}}})
+		return Config{RealmConfigs: []RealmConfig{rc}}
+	}
+	c := &memCluster{t: t, nodes: make(map[string]*memNode)}
+	a, b := c.add("a", realm("both")), c.add("b", realm("user"))
+	c.see("a", "b")
+	c.see("b", "a")
+	ctx := testCtx(t)
+
+	authz := a.h.goClient("json", "dyn", nil)
+	ta := &testAuthorizer{asked: make(chan string, 16), answers: map[string]any{"com.static.allowed": true, "com.static.denied": false}}
+	mustRegister(t, authz, testAuthorizerURI, ta.handle, nil)
+	mustRegister(t, authz, "com.static.", echoCaller, &client.RegisterOptions{Match: wamp.MatchPrefix})
+	waitFor(t, "authorizer known on b", func() bool {
+		d := b.h.r.realm("dyn").dealer
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.regs.lookup(testAuthorizerURI, wamp.MatchExact) != nil && d.regs.lookup("com.static.", wamp.MatchPrefix) != nil
+	})
+
+	user := b.h.goClient("msgpack", "dyn", nil)
+	if _, err := user.Call(ctx, "com.static.allowed", nil, nil, nil); err != nil {
+		t.Fatalf("allowed call: %v", err)
+	}
+	if _, err := user.Call(ctx, "com.static.denied", nil, nil, nil); !errors.Is(err, wamp.ErrNotAuthorized) {
+		t.Fatalf("denied call: %v", err)
+	}
+	if got := ta.last(); got.uri != "com.static.denied" || got.action != "call" || !sameID(got.details["session"], user.ID()) {
+		t.Fatalf("the authorizer was asked %+v", got)
+	}
 }
