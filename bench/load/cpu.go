@@ -118,19 +118,31 @@ type cpuUsage struct {
 // cpuMeter takes the CPU times at the start of a measured phase.
 type cpuMeter struct {
 	pid          int
+	peer         int // a second router process (another node), 0 for none
 	comm         string
 	hz           int64
 	wall         time.Time
 	router, self time.Duration
 }
 
+// routerCPU is the CPU time of the router, and of its peer node if any.
+func (m *cpuMeter) routerCPU() (time.Duration, error) {
+	d, err := processCPU(m.pid, m.hz)
+	if err != nil || m.peer == 0 {
+		return d, err
+	}
+	p, err := processCPU(m.peer, m.hz)
+	return d + p, err
+}
+
 // startCPU reads both processes' CPU times now; pid 0 measures only this
-// tool.
-func startCPU(pid int) (*cpuMeter, error) {
-	m := &cpuMeter{pid: pid, hz: clockTicks(), wall: time.Now()}
+// tool. peer, if not 0, is a second router process (the other node of a
+// cross-node run), whose CPU counts as the router's.
+func startCPU(pid, peer int) (*cpuMeter, error) {
+	m := &cpuMeter{pid: pid, peer: peer, hz: clockTicks(), wall: time.Now()}
 	var err error
 	if pid > 0 {
-		if m.router, err = processCPU(pid, m.hz); err != nil {
+		if m.router, err = m.routerCPU(); err != nil {
 			return nil, err
 		}
 		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
@@ -166,7 +178,7 @@ func (m *cpuMeter) stop(op string, ops int64) (cpuUsage, error) {
 	}
 	u.LoadSeconds, u.LoadPerOpUS, u.LoadCores = (self - m.self).Seconds(), perOp(self-m.self), cores(self-m.self)
 	if m.pid > 0 {
-		router, err := processCPU(m.pid, m.hz)
+		router, err := m.routerCPU()
 		if err != nil {
 			return u, err
 		}

@@ -68,12 +68,12 @@ func runIdle(ctx context.Context, o *options) (*idleResult, error) {
 				o.PID, res.RouterMaxFiles, o.Sessions, o.Sessions+1000)
 		}
 	}
-	meter, err := startCPU(o.PID)
+	meter, err := startCPU(o.PID, 0)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	peers, err := openAll(ctx, o, o.Sessions, func(i int) wamp.Message {
+	peers, err := openAll(ctx, o, o.urls, o.Sessions, func(i int) wamp.Message {
 		return &wamp.Subscribe{Request: 1, Topic: wamp.URI(fmt.Sprintf("bench.load.idle.%d", i))}
 	})
 	if err != nil {

@@ -73,8 +73,15 @@ type options struct {
 	// host on, sessions are spread over (see spreadURLs).
 	Spread int
 
-	codec codec.Codec
-	urls  []string // the URL, or Spread of them
+	// To is where publishers and callers connect, another node of a
+	// cluster than -url's; PeerPID is that node's process, whose CPU
+	// counts as the router's too.
+	To      string
+	PeerPID int
+
+	codec  codec.Codec
+	urls   []string // the URL, or Spread of them
+	toURLs []string // To's, or urls
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -100,9 +107,20 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.PID, "pid", 0, "router process ID whose CPU time (every mode), VmRSS and open-file limit (idle) to read (0: do not measure the router)")
 	fs.DurationVar(&o.Settle, "settle", 2*time.Second, "idle: wait after connecting before reading RSS")
 
+	fs.StringVar(&o.To, "to", "", "pubsub and rpc: URL the publishers or callers connect to, e.g. another node of a cluster (default: -url); subscribers and callees use -url")
+	fs.IntVar(&o.PeerPID, "peer-pid", 0, "with -to: the other node's process ID, whose CPU time is added to the router's")
 	fs.IntVar(&o.Spread, "spread", 1, "spread sessions round robin over this many consecutive IPv4 addresses from the -url host on (127.0.0.1, 127.0.0.2, ...); the router must listen on all of them, e.g. on 0.0.0.0")
 	fs.IntVar(&o.DialConcurrency, "dial-concurrency", 64, "connections opened at once")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", 10*time.Second, "bound on opening one session")
+}
+
+// settleCluster gives the nodes of a cluster time to learn of the
+// subscriptions or registrations just made on another node (-to): they
+// spread in the background, in milliseconds.
+func (o *options) settleCluster() {
+	if o.To != "" {
+		time.Sleep(time.Second)
+	}
 }
 
 // validate checks the flags and fills in the codec.
@@ -117,6 +135,15 @@ func (o *options) validate() error {
 	}
 	if o.urls, err = spreadURLs(o.URL, o.Spread); err != nil {
 		return err
+	}
+	o.toURLs = o.urls
+	if o.To != "" {
+		if o.toURLs, err = spreadURLs(o.To, o.Spread); err != nil {
+			return err
+		}
+	}
+	if o.PeerPID != 0 && (o.To == "" || o.PID == 0) {
+		return errors.New("-peer-pid needs -to and -pid")
 	}
 	switch {
 	case o.Duration <= 0 || o.Duration > maxDuration:

@@ -97,17 +97,18 @@ func (r *pubsubRun) delivered() int64 {
 // subscribers receive.
 func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 	r := &pubsubRun{o: o}
-	subPeers, err := openAll(ctx, o, o.Subs, func(i int) wamp.Message {
+	subPeers, err := openAll(ctx, o, o.urls, o.Subs, func(i int) wamp.Message {
 		return &wamp.Subscribe{Request: 1, Topic: pubsubTopic}
 	})
 	if err != nil {
 		return nil, err
 	}
-	pubPeers, err := openAll(ctx, o, o.Pubs, nil)
+	pubPeers, err := openAll(ctx, o, o.toURLs, o.Pubs, nil)
 	if err != nil {
 		closeAll(subPeers)
 		return nil, err
 	}
+	o.settleCluster()
 	var readers sync.WaitGroup
 	for _, p := range subPeers {
 		s := &subscriber{p: p}
@@ -128,7 +129,7 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 		}()
 	}
 
-	meter, err := startCPU(o.PID)
+	meter, err := startCPU(o.PID, o.PeerPID)
 	if err != nil {
 		closeAll(subPeers)
 		closeAll(pubPeers)

@@ -84,17 +84,18 @@ type callee struct {
 // runRPC keeps o.Inflight calls in flight from each of o.Callers callers
 // for o.Duration; caller i calls callee i mod o.Callees.
 func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
-	calleePeers, err := openAll(ctx, o, o.Callees, func(i int) wamp.Message {
+	calleePeers, err := openAll(ctx, o, o.urls, o.Callees, func(i int) wamp.Message {
 		return &wamp.Register{Request: 1, Procedure: procedure(i)}
 	})
 	if err != nil {
 		return nil, err
 	}
-	callerPeers, err := openAll(ctx, o, o.Callers, nil)
+	callerPeers, err := openAll(ctx, o, o.toURLs, o.Callers, nil)
 	if err != nil {
 		closeAll(calleePeers)
 		return nil, err
 	}
+	o.settleCluster()
 	var ending atomic.Bool
 	var calleeWG sync.WaitGroup
 	callees := make([]*callee, len(calleePeers))
@@ -108,7 +109,7 @@ func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
 		}()
 	}
 
-	meter, err := startCPU(o.PID)
+	meter, err := startCPU(o.PID, o.PeerPID)
 	if err != nil {
 		closeAll(callerPeers)
 		closeAll(calleePeers)

@@ -86,7 +86,7 @@ func describeRefusal(m wamp.Message) string {
 // gives the i-th session's SUBSCRIBE or REGISTER (or nil). If any fails,
 // the others are closed and the first error is returned with the count of
 // failures. Session i dials the i-th of the -spread URLs, round robin.
-func openAll(ctx context.Context, o *options, n int, setup func(i int) wamp.Message) ([]transport.Peer, error) {
+func openAll(ctx context.Context, o *options, urls []string, n int, setup func(i int) wamp.Message) ([]transport.Peer, error) {
 	peers := make([]transport.Peer, n)
 	errs := make([]error, n)
 	next := make(chan int)
@@ -100,7 +100,7 @@ func openAll(ctx context.Context, o *options, n int, setup func(i int) wamp.Mess
 				if setup != nil {
 					m = setup(i)
 				}
-				peers[i], errs[i] = open(ctx, o, o.urls[i%len(o.urls)], m)
+				peers[i], errs[i] = open(ctx, o, urls[i%len(urls)], m)
 			}
 		}()
 	}
