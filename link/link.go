@@ -40,6 +40,9 @@ type Link struct {
 	sess     *client.Session // joined to the local realm, nil while not
 	joined   chan struct{}   // closed when sess is set; replaced when it goes
 	leafUp   bool            // last known state of the leaf connection, for logs
+	// leafBack wakes the import when the leaf connection comes (back),
+	// rather than let it finish a backoff.
+	leafBack chan struct{}
 	subs     []*nats.Subscription
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the link's goroutines
@@ -56,11 +59,12 @@ func New(cfg Config) (*Link, error) {
 		return nil, err
 	}
 	return &Link{
-		cfg:     cfg,
-		lists:   lists,
-		log:     cfg.Logger.With("link", cfg.Name, "peer", cfg.Peer),
-		joined:  make(chan struct{}),
-		stopped: make(chan struct{}),
+		cfg:      cfg,
+		lists:    lists,
+		log:      cfg.Logger.With("link", cfg.Name, "peer", cfg.Peer),
+		joined:   make(chan struct{}),
+		stopped:  make(chan struct{}),
+		leafBack: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -251,6 +255,10 @@ func (l *Link) watchLeaf(ctx context.Context) {
 		l.mu.Unlock()
 		if changed && up {
 			l.log.Info("link: connected to the peer")
+			select {
+			case l.leafBack <- struct{}{}:
+			default:
+			}
 		} else if changed {
 			l.log.Warn("link: the peer is unreachable; exported events wait in the stream, calls to it fail with " + string(URILinkDown))
 		}

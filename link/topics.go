@@ -130,7 +130,7 @@ func (l *Link) runImport(ctx context.Context) {
 	}
 	stream := streamName(l.cfg.Peer, l.cfg.Name)
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		if attempt > 0 && !sleep(ctx, backoff(attempt-1)) {
+		if attempt > 0 && !l.sleepImport(ctx, backoff(attempt-1)) {
 			return
 		}
 		st, err := remote.Stream(ctx, stream)
@@ -170,6 +170,20 @@ func (l *Link) runImport(ctx context.Context) {
 		}()
 		attempt = 0
 	}
+}
+
+// sleepImport waits d, or less if the leaf connection comes up, and
+// reports whether ctx is alive.
+func (l *Link) sleepImport(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-l.leafBack:
+	}
+	return true
 }
 
 // consume publishes the events cons delivers until it misses one or
