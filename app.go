@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/cron"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/internal/datadir"
@@ -60,6 +61,11 @@ type Application struct {
 	// server linked into the program (Start calls queue.Connect for an
 	// external one).
 	openEmbedded func(context.Context, queue.Config) (*queue.Engine, error)
+	// startCluster is startClusterNode, set by Clustered and by the
+	// declarations that link NATS in anyway (Queue, cron jobs).
+	startCluster func(context.Context, cluster.Config, *router.Router) (clusterNode, error)
+	cluster      clusterNode // nil unless the app is a node of a cluster
+	clusterToken string      // the cluster's token, for the queues' connection
 	rt           *router.Router  // embedded router, nil with Connect
 	sess         *client.Session // the app's own WAMP session
 	srv          *http.Server

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -231,7 +232,7 @@ verbose: yes-no-maybe
 				MaxConnectionsPerIP: 50,
 				IdleTimeout:         2 * time.Minute,
 			}
-			if res.settings != want {
+			if !reflect.DeepEqual(res.settings, want) {
 				t.Errorf("settings\n%+v\nwant\n%+v", res.settings, want)
 			}
 			got := fmt.Sprintf("%d %s %q %s %s %s %g %d %v %s %d", cfg.MaxItems, cfg.Currency, cfg.Tags, cfg.Poll,

@@ -57,6 +57,18 @@ func ExampleApplication_AddSettings() {
 	//   --nats-listen string
 	//         address where other processes reach the embedded NATS server
 	//         (env SHOP_NATS_LISTEN)
+	//   --cluster-listen string
+	//         join other instances in a cluster: accept their routes on this host:port
+	//         (env SHOP_CLUSTER_LISTEN)
+	//   --peers list
+	//         the other instances' --cluster-listen addresses (comma-separated)
+	//         (env SHOP_PEERS)
+	//   --node-name string
+	//         this instance's name in the cluster
+	//         (env SHOP_NODE_NAME)
+	//   --cluster-token-file string
+	//         file holding the secret the instances of the cluster share
+	//         (env SHOP_CLUSTER_TOKEN_FILE)
 	//   --metrics string
 	//         path of the Prometheus metrics endpoint ("" for none)
 	//         (default /metrics, env SHOP_METRICS)

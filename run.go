@@ -125,6 +125,9 @@ func (app *Application) start(ctx context.Context) error {
 		if err := app.validateServices(); err != nil {
 			return err
 		}
+		if _, _, err := app.clusterConfig(); err != nil {
+			return err
+		}
 	}
 	if err := app.Emit(ctx, Starting); err != nil {
 		return fmt.Errorf("junction: starting: %w", err)
@@ -262,6 +265,9 @@ func (app *Application) embedRouter(ctx context.Context) (*client.Session, error
 	app.mu.Lock()
 	app.rt = rt
 	app.mu.Unlock()
+	if err := app.joinCluster(ctx, rt); err != nil {
+		return nil, err
+	}
 	peer, err := rt.LocalPeer()
 	if err != nil {
 		return nil, fmt.Errorf("junction: router: %w", err)
@@ -435,6 +441,14 @@ func (app *Application) closeAll(ctx context.Context) error {
 	if rt != nil {
 		if err := rt.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("junction: stopping the router: %w", err))
+		}
+	}
+	app.mu.Lock()
+	node := app.cluster
+	app.mu.Unlock()
+	if node != nil {
+		if err := node.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("junction: leaving the cluster: %w", err))
 		}
 	}
 	app.closeProcesses()

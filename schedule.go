@@ -125,7 +125,7 @@ func (app *Application) addJob(j *jobDecl, opts []Option) {
 	}
 	// Processes of the app may share cron locks through this one's
 	// embedded NATS server (--nats-listen).
-	app.openEmbedded = queue.Open
+	app.openEmbedded, app.startCluster = queue.Open, startClusterNode
 	running, sched := app.state == stateRunning, app.scheduler
 	app.jobs = append(app.jobs, j)
 	app.mu.Unlock()

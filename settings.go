@@ -42,6 +42,20 @@ type Settings struct {
 	// this host:port, so that other processes of the app share it with
 	// --nats nats://HOST:PORT. Default: in-process only.
 	NATSListen string `flag:"nats-listen" json:"nats-listen" yaml:"nats-listen" help:"address where other processes reach the embedded NATS server"`
+	// ClusterListen, if set, makes the app's embedded router a node of a
+	// cluster of instances of the app: its NATS server accepts routes
+	// from the other instances at this host:port. The app needs the
+	// cluster's code: a queue, a cron job or the Clustered option.
+	ClusterListen string `flag:"cluster-listen" json:"cluster-listen" yaml:"cluster-listen" help:"join other instances in a cluster: accept their routes on this host:port"`
+	// Peers are the other instances' ClusterListen addresses; with
+	// queues, every instance's, this one's included.
+	Peers []string `flag:"peers" json:"peers" yaml:"peers" help:"the other instances' --cluster-listen addresses (comma-separated)"`
+	// NodeName names this instance in the cluster. Default: host name
+	// and cluster port.
+	NodeName string `flag:"node-name" json:"node-name" yaml:"node-name" help:"this instance's name in the cluster"`
+	// ClusterTokenFile holds the secret every instance of the cluster
+	// shares.
+	ClusterTokenFile string `flag:"cluster-token-file" json:"cluster-token-file" yaml:"cluster-token-file" help:"file holding the secret the instances of the cluster share"`
 	// Metrics is the path where the app serves its Prometheus metrics
 	// (and the embedded router's), ahead of its own routes. Default
 	// /metrics; "" serves none.

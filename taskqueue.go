@@ -139,7 +139,7 @@ func (app *Application) Queue(name string, opts ...Option) *Queue {
 	}
 	q := &Queue{app: app, name: name, tasks: make(map[string]queue.Handler)}
 	app.queues = append(app.queues, q)
-	app.openEmbedded = queue.Open
+	app.openEmbedded, app.startCluster = queue.Open, startClusterNode
 	app.mu.Unlock()
 	for _, o := range opts {
 		qo, ok := o.(queueOption)
@@ -342,7 +342,15 @@ func (app *Application) openQueues(ctx context.Context) error {
 		cfg.Listen, cfg.Token = "127.0.0.1:0", app.natsToken
 	}
 	open := queue.Connect
-	if s.NATS == "" {
+	app.mu.Lock()
+	node, token := app.cluster, app.clusterToken
+	app.mu.Unlock()
+	if node != nil && s.NATS == "" {
+		// A node of a cluster: the queues live in the cluster's
+		// JetStream, each stream kept on up to three nodes.
+		cfg.URL, cfg.Token, cfg.Listen = node.ClientURL(), token, ""
+		cfg.Replicas = min(3, max(1, len(s.Peers)))
+	} else if s.NATS == "" {
 		cfg.DataDir = filepath.Join(app.dataPath(), "nats")
 		var err error
 		if open, err = app.embeddedOpener(); err != nil {

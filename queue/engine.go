@@ -116,6 +116,10 @@ func (c Config) validate() error {
 // task's state from a worker.
 const opTimeout = 10 * time.Second
 
+// setupTimeout bounds opening a queue: its stream, consumer and buckets,
+// which in a JetStream cluster wait for leaders to be elected.
+const setupTimeout = 30 * time.Second
+
 // An Engine is a connection to NATS JetStream, and the embedded server
 // when it runs one, shared by the queues it opens (Queue) and the locks
 // it grants (TryLock). Its methods are safe for concurrent use.
@@ -204,7 +208,7 @@ func open(ctx context.Context, cfg Config, start func(context.Context, Config) (
 	}
 	e.js, err = jetstream.New(e.nc)
 	if err == nil {
-		_, err = e.js.AccountInfo(ctx)
+		err = jetStreamReady(ctx, e.js)
 	}
 	if err != nil {
 		e.nc.Close()
@@ -215,6 +219,35 @@ func open(ctx context.Context, cfg Config, start func(context.Context, Config) (
 		e.log.Debug("queue: embedded NATS server started", "data_dir", cfg.DataDir, "url", e.ClientURL())
 	}
 	return e, nil
+}
+
+// jetStreamReady waits until JetStream answers.
+func jetStreamReady(ctx context.Context, js jetstream.JetStream) error {
+	return retryUnanswered(ctx, func(ctx context.Context) error {
+		_, err := js.AccountInfo(ctx)
+		return err
+	})
+}
+
+// retryUnanswered runs a JetStream request until it is answered or ctx
+// ends. A clustered JetStream elects its leaders (the cluster's, then
+// each stream's) after its routes are up, and a request made meanwhile
+// may never be answered: each attempt has its own deadline.
+func retryUnanswered(ctx context.Context, do func(context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := do(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrNoResponders) &&
+			!errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // ClientURL returns the URL other NATS clients (another Engine, the nats

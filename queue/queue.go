@@ -228,7 +228,7 @@ func (e *Engine) Queue(name string, cfg QueueConfig) (*Queue, error) {
 }
 
 func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
 	ns := e.cfg.Namespace
 	q := &Queue{
@@ -244,7 +244,7 @@ func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
 		abandon:    make(chan struct{}),
 		heartbeat:  cfg.Lease / 3,
 	}
-	stream, err := e.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	streamConfig := jetstream.StreamConfig{
 		Name:        q.streamName,
 		Description: "Junction task queue " + name,
 		Subjects:    []string{ns + ".q." + name + ".>"},
@@ -255,6 +255,11 @@ func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
 		// Delayed tasks are scheduled messages, which need roll-ups.
 		AllowMsgSchedules: true,
 		AllowRollup:       true,
+	}
+	var stream jetstream.Stream
+	err := retryUnanswered(ctx, func(ctx context.Context) (err error) {
+		stream, err = e.js.CreateOrUpdateStream(ctx, streamConfig)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: stream: %w", name, err)
@@ -263,7 +268,7 @@ func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
 		return nil, fmt.Errorf("queue %s: the NATS server (%s) does not schedule messages: it needs nats-server 2.12 or newer",
 			name, e.nc.ConnectedServerVersion())
 	}
-	q.cons, err = stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	consumerConfig := jetstream.ConsumerConfig{
 		Durable:       "workers",
 		Description:   "Junction workers of queue " + name,
 		FilterSubject: q.ready,
@@ -273,18 +278,27 @@ func (e *Engine) openQueue(name string, cfg QueueConfig) (*Queue, error) {
 		// budgets; tasks waiting for a retry count as pending acks.
 		MaxDeliver:    -1,
 		MaxAckPending: -1,
+	}
+	err = retryUnanswered(ctx, func(ctx context.Context) (err error) {
+		q.cons, err = stream.CreateOrUpdateConsumer(ctx, consumerConfig)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue %s: consumer: %w", name, err)
 	}
 	bucket := func(suffix, what string) (jetstream.KeyValue, error) {
-		kv, err := e.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		kvConfig := jetstream.KeyValueConfig{
 			Bucket:         q.streamName + "-" + suffix,
 			Description:    "Junction task queue " + name + ": " + what,
 			History:        1,
 			Storage:        jetstream.FileStorage,
 			Replicas:       e.cfg.Replicas,
 			LimitMarkerTTL: markerTTL,
+		}
+		var kv jetstream.KeyValue
+		err := retryUnanswered(ctx, func(ctx context.Context) (err error) {
+			kv, err = e.js.CreateOrUpdateKeyValue(ctx, kvConfig)
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("queue %s: %s bucket: %w", name, suffix, err)
