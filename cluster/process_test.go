@@ -71,9 +71,13 @@ type node struct {
 // --nats...). It returns once the node listens.
 func startNode(t *testing.T, name string, extra ...string) *node {
 	t.Helper()
-	args := append([]string{"router", "--listen", "127.0.0.1:0", "--node-name", name, "--log-level", "info"}, extra...)
-	if !slices.Contains(extra, "--nats") {
-		args = append(args, "--cluster-listen", "127.0.0.1:0")
+	args := append([]string{"router", "--listen", "127.0.0.1:0", "--log-level", "info"}, extra...)
+	switch {
+	case slices.Contains(extra, "--config"): // the file says it all
+	case slices.Contains(extra, "--nats"):
+		args = append(args, "--node-name", name)
+	default:
+		args = append(args, "--node-name", name, "--cluster-listen", "127.0.0.1:0")
 	}
 	cmd := exec.Command(junctionBin(t), args...)
 	stderr, err := cmd.StderrPipe()
@@ -456,4 +460,67 @@ func startNATSServer(t *testing.T) string {
 	}
 	t.Fatal("nats-server did not say where it listens")
 	return ""
+}
+
+// TestLinkedRouters: two separate routers (no cluster) joined by a link
+// in their configuration files: an exported topic crosses, an imported
+// procedure is called across. The leaf node listener is on an address of
+// its own (127.0.0.71), which no other test uses.
+func TestLinkedRouters(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	x := startNode(t, "x", "--config", write("x.yaml", `
+listeners: [{type: websocket, address: "127.0.0.1:0"}]
+open_realms: [realm1]
+links:
+  - {name: x, peer: y, data_dir: x-link, listen: "127.0.0.71:17422", token: s3cret,
+     export_topics: [com.ex.news], export_procedures: [com.ex.echo]}
+`))
+	y := startNode(t, "y", "--config", write("y.yaml", `
+listeners: [{type: websocket, address: "127.0.0.1:0"}]
+open_realms: [realm1]
+links:
+  - {name: y, peer: x, data_dir: y-link, remote: "nats-leaf://127.0.0.71:17422", token: s3cret,
+     import_topics: [com.ex.news], import_procedures: [com.ex.echo]}
+`))
+	onX, onY := x.dial(ctx), y.dial(ctx)
+	if _, err := onX.Register(ctx, "com.ex.echo", echo("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		res, err := onY.Call(ctx, "com.ex.echo", wamp.List{"hi"}, nil, nil)
+		if err == nil {
+			if res.Arg(0) != "x" || res.Arg(1) != "hi" {
+				t.Fatalf("call across the link: %v", res.Args)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("call across the link: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := make(chan any, 16)
+	if _, err := onY.Subscribe(ctx, "com.ex.news", func(_ context.Context, e *client.Event) { got <- e.Arg(0) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onX.Publish(ctx, "com.ex.news", wamp.List{"linked"}, nil, &client.PublishOptions{Acknowledge: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-got:
+		if v != "linked" {
+			t.Fatalf("event %v", v)
+		}
+	case <-ctx.Done():
+		t.Fatal("the exported event did not cross the link")
+	}
 }

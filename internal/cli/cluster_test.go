@@ -60,3 +60,31 @@ cluster:
 		}
 	}
 }
+
+// TestLinkSettings: the links section is checked with the rest of the
+// file, its errors naming the link's entry.
+func TestLinkSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "node.yaml", `
+listeners: [{type: websocket, address: "127.0.0.1:0"}]
+open_realms: [realm1]
+links:
+  - {name: eu, peer: us, data_dir: link, listen: "127.0.0.1:0", export_topics: [shop.order]}
+`)
+	p, err := planFor(t, "--config", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.links) != 1 || p.links[0].Name != "eu" || p.links[0].DataDir != dir+"/link" || p.links[0].Local != nil {
+		t.Fatalf("links %+v", p.links)
+	}
+	bad := writeFile(t, dir, "bad.yaml", `
+listeners: [{type: websocket, address: "127.0.0.1:0"}]
+open_realms: [realm1]
+links:
+  - {name: eu, peer: us, data_dir: link, remote: "http://x"}
+`)
+	if _, err := planFor(t, "--config", bad); err == nil || !strings.Contains(err.Error(), "links[0]") || !strings.Contains(err.Error(), "remote") {
+		t.Fatalf("a bad link: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/link"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
@@ -40,6 +41,9 @@ type nodeConfig struct {
 	// Cluster joins other routers to serve the realms as one router
 	// (package cluster), as the --cluster-* flags do.
 	Cluster clusterConfig `yaml:"cluster"`
+	// Links join the router's realms with separate deployments
+	// (package link), each letting through only what it lists.
+	Links []link.Config `yaml:"links"`
 }
 
 // clusterConfig is the cluster section: cluster.Config's settings, and

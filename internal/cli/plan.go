@@ -9,6 +9,7 @@ import (
 
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/link"
 	"github.com/junction-run/junction/router"
 )
 
@@ -22,6 +23,9 @@ type plan struct {
 	conns     connlimit.Config
 	// cluster is the cluster to join; !cluster.Enabled() for none.
 	cluster cluster.Config
+	// links are the file's links, data dirs resolved; Local is set
+	// when the router is made.
+	links []link.Config
 }
 
 // plan checks the configuration file and merges it with the flags, which
@@ -62,6 +66,15 @@ func (f *routerFlags) plan() (*plan, error) {
 		}
 		p.conns = c.Connections
 		cc = c.Cluster
+		for i, lc := range c.Links {
+			lc.DataDir = cf.filePath(lc.DataDir)
+			lc.Local = &router.Router{} // checked as an in-process link; the real router is set at start
+			if _, err := link.New(lc); err != nil {
+				return nil, usageError{cf.at(err, "links", i)}
+			}
+			lc.Local = nil
+			p.links = append(p.links, lc)
+		}
 		if cc.TokenFile != "" {
 			cc.TokenFile = cf.filePath(cc.TokenFile)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
+	"github.com/junction-run/junction/link"
 	"github.com/junction-run/junction/internal/signals"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
@@ -41,6 +42,8 @@ type server struct {
 
 	// node is the server's cluster membership, nil outside a cluster.
 	node *cluster.Node
+	// links are the running links to other deployments.
+	links []*link.Link
 
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
@@ -134,6 +137,22 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			return nil, err
 		}
 	}
+	for _, lc := range p.links {
+		lc.Local, lc.Logger = rt, log
+		l, err := link.New(lc)
+		if err == nil {
+			err = l.Start(context.Background())
+		}
+		if err != nil {
+			for _, o := range opened {
+				o.ln.Close()
+			}
+			s.stopRawSockets = func() {}
+			s.stop() // the links started, the router, the cluster node
+			return nil, fmt.Errorf("link %s: %w", lc.Name, err)
+		}
+		s.links = append(s.links, l)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopRawSockets = cancel
 	for _, o := range opened {
@@ -219,6 +238,11 @@ func (s *server) stop() {
 	s.stopRawSockets()
 	for _, srv := range s.https {
 		srv.SetKeepAlivesEnabled(false)
+	}
+	for _, l := range s.links {
+		if err := l.Stop(ctx); err != nil {
+			s.log.Warn("link: stopping", "err", err)
+		}
 	}
 	s.router.Stop(ctx)
 	if s.node != nil {
