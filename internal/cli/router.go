@@ -20,8 +20,8 @@ import (
 
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
-	"github.com/junction-run/junction/link"
 	"github.com/junction-run/junction/internal/signals"
+	"github.com/junction-run/junction/link"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/transport"
 )
