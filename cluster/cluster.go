@@ -30,6 +30,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/junction-run/junction/internal/natsserver"
 	"github.com/junction-run/junction/router"
 )
 
@@ -173,17 +174,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func hostPort(a string) (string, int, error) {
-	host, p, err := net.SplitHostPort(a)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port %q", p)
-	}
-	return host, port, nil
-}
+func hostPort(a string) (string, int, error) { return natsserver.HostPort(a) }
 
 // Node is a running member of a cluster.
 type Node struct {
@@ -319,23 +310,12 @@ func startServer(ctx context.Context, cfg Config) (*server.Server, error) {
 		}
 		opts.Routes = append(opts.Routes, u)
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: embedded NATS server: %w", err)
+	quiet := func(msg string) bool {
+		// A peer that is not up yet is redialed every second: not an
+		// error worth more than a debug line each time.
+		return strings.Contains(msg, "Error trying to connect to route")
 	}
-	srv.SetLoggerV2(serverLogger{cfg.Logger}, false, false, false)
-	srv.Start()
-	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(50 * time.Millisecond); {
-		if err := ctx.Err(); err != nil {
-			srv.Shutdown()
-			return nil, fmt.Errorf("cluster: embedded NATS server: not ready: %w", context.Cause(ctx))
-		}
-		if time.Now().After(deadline) {
-			srv.Shutdown()
-			return nil, errors.New("cluster: embedded NATS server: not ready after 30s (is the cluster port free?)")
-		}
-	}
-	return srv, nil
+	return natsserver.Start(ctx, opts, natsserver.Logger{Log: cfg.Logger, Prefix: "nats: ", Quiet: quiet}, "cluster: embedded NATS server")
 }
 
 // Send sends a frame to a peer (router.Link).
@@ -474,34 +454,4 @@ func (n *Node) shutdownServer() {
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
 	}
-}
-
-// serverLogger passes the embedded server's logs to slog, notices at
-// debug level.
-type serverLogger struct{ log *slog.Logger }
-
-func (l serverLogger) Noticef(format string, v ...any) {
-	l.log.Debug("nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Warnf(format string, v ...any) {
-	l.log.Warn("nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Fatalf(format string, v ...any) {
-	l.log.Error("nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Errorf(format string, v ...any) {
-	// A peer that is not up yet is retried: not an error worth more
-	// than a debug line each second.
-	msg := fmt.Sprintf(format, v...)
-	if strings.Contains(msg, "Error trying to connect to route") {
-		l.log.Debug("nats: " + msg)
-		return
-	}
-	l.log.Error("nats: " + msg)
-}
-func (l serverLogger) Debugf(format string, v ...any) {
-	l.log.Debug("nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Tracef(format string, v ...any) {
-	l.log.Debug("nats: " + fmt.Sprintf(format, v...))
 }

@@ -181,40 +181,27 @@ func (n *node) dial(ctx context.Context) *client.Session {
 // waitCallees waits until s's node sees want callees for proc.
 func waitCallees(t *testing.T, ctx context.Context, s *client.Session, proc wamp.URI, want int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		got := 0
-		res, err := s.Call(ctx, "wamp.registration.lookup", wamp.List{string(proc)}, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id := res.Arg(0); id != nil {
-			res, err := s.Call(ctx, "wamp.registration.count_callees", wamp.List{id}, nil, nil)
-			if err == nil {
-				n, _ := wamp.AsInt64(res.Arg(0))
-				got = int(n)
-			}
-		}
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d callees, want %d", proc, got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitMembers(t, ctx, s, "registration", "callees", proc, want)
 }
 
 // waitSubscribers waits until s's node sees want subscribers of topic.
 func waitSubscribers(t *testing.T, ctx context.Context, s *client.Session, topic wamp.URI, want int) {
 	t.Helper()
+	waitMembers(t, ctx, s, "subscription", "subscribers", topic, want)
+}
+
+// waitMembers waits until the meta API of s's node counts want members
+// (callees, subscribers) of the kind's (registration, subscription) uri.
+func waitMembers(t *testing.T, ctx context.Context, s *client.Session, kind, members string, uri wamp.URI, want int) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		got := 0
-		res, err := s.Call(ctx, "wamp.subscription.lookup", wamp.List{string(topic)}, nil, nil)
+		res, err := s.Call(ctx, wamp.URI("wamp."+kind+".lookup"), wamp.List{string(uri)}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if id := res.Arg(0); id != nil {
-			res, err := s.Call(ctx, "wamp.subscription.count_subscribers", wamp.List{id}, nil, nil)
+			res, err := s.Call(ctx, wamp.URI("wamp."+kind+".count_"+members), wamp.List{id}, nil, nil)
 			if err == nil {
 				n, _ := wamp.AsInt64(res.Arg(0))
 				got = int(n)
@@ -224,7 +211,7 @@ func waitSubscribers(t *testing.T, ctx context.Context, s *client.Session, topic
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d subscribers, want %d", topic, got, want)
+			t.Fatalf("%s: %d %s, want %d", uri, got, members, want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

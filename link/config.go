@@ -3,13 +3,12 @@ package link
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/natsserver"
 	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
@@ -207,17 +206,7 @@ func (c Config) validate() (allowLists, error) {
 }
 
 // splitListen splits a listen address; port 0 asks for a free one.
-func splitListen(addr string) (string, int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", 0, err
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("bad port %q", p)
-	}
-	return host, port, nil
-}
+func splitListen(addr string) (string, int, error) { return natsserver.HostPort(addr) }
 
 // remoteURL parses the peer's leaf node URL and puts the credentials in
 // it, as the NATS server expects them.

@@ -2,9 +2,6 @@ package link
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -12,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/junction-run/junction/internal/natsserver"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -53,21 +51,15 @@ func startServer(ctx context.Context, cfg Config) (*server.Server, string, error
 		opts.LeafNode.ReconnectInterval = leafReconnect
 		opts.LeafNode.Remotes = []*server.RemoteLeafOpts{{URLs: []*url.URL{u}}}
 	}
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		return nil, "", fmt.Errorf("link: embedded NATS server: %w", err)
+	quiet := func(msg string) bool {
+		// The peer is down or restarting: the link says so itself, once,
+		// rather than at every redial.
+		return strings.Contains(strings.ToLower(msg), "leafnode")
 	}
-	srv.SetLoggerV2(serverLogger{cfg.Logger.With("link", cfg.Name)}, false, false, false)
-	srv.Start()
-	for deadline := time.Now().Add(30 * time.Second); !srv.ReadyForConnections(50 * time.Millisecond); {
-		if err := ctx.Err(); err != nil {
-			srv.Shutdown()
-			return nil, "", fmt.Errorf("link: embedded NATS server: not ready: %w", context.Cause(ctx))
-		}
-		if time.Now().After(deadline) {
-			srv.Shutdown()
-			return nil, "", errors.New("link: embedded NATS server: not ready after 30s")
-		}
+	srv, err := natsserver.Start(ctx, opts, natsserver.Logger{Log: cfg.Logger.With("link", cfg.Name), Prefix: "link: nats: ", Quiet: quiet},
+		"link: embedded NATS server")
+	if err != nil {
+		return nil, "", err
 	}
 	addr := ""
 	if cfg.Listen != "" {
@@ -76,35 +68,4 @@ func startServer(ctx context.Context, cfg Config) (*server.Server, string, error
 		addr = net.JoinHostPort(opts.LeafNode.Host, strconv.Itoa(opts.LeafNode.Port))
 	}
 	return srv, addr, nil
-}
-
-// serverLogger passes the embedded server's logs to slog: notices at
-// debug level, leaf node connection errors (the peer is down, which the
-// link reports itself) at debug too, the rest at their own level.
-type serverLogger struct{ log *slog.Logger }
-
-func (l serverLogger) Noticef(format string, v ...any) {
-	l.log.Debug("link: nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Warnf(format string, v ...any) {
-	l.log.Warn("link: nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Fatalf(format string, v ...any) {
-	l.log.Error("link: nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Errorf(format string, v ...any) {
-	msg := fmt.Sprintf(format, v...)
-	if strings.Contains(strings.ToLower(msg), "leafnode") {
-		// The peer is down or restarting: the link says so itself,
-		// once, rather than at every redial.
-		l.log.Debug("link: nats: " + msg)
-		return
-	}
-	l.log.Error("link: nats: " + msg)
-}
-func (l serverLogger) Debugf(format string, v ...any) {
-	l.log.Debug("link: nats: " + fmt.Sprintf(format, v...))
-}
-func (l serverLogger) Tracef(format string, v ...any) {
-	l.log.Debug("link: nats: " + fmt.Sprintf(format, v...))
 }
