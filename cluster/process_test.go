@@ -73,7 +73,7 @@ func startNode(t *testing.T, name string, extra ...string) *node {
 	t.Helper()
 	args := append([]string{"router", "--listen", "127.0.0.1:0", "--log-level", "info"}, extra...)
 	switch {
-	case slices.Contains(extra, "--config"): // the file says it all
+	case slices.Contains(extra, "--config"), slices.Contains(extra, "--node-name"): // the caller says it all
 	case slices.Contains(extra, "--nats"):
 		args = append(args, "--node-name", name)
 	default:
@@ -510,4 +510,21 @@ links:
 	case <-ctx.Done():
 		t.Fatal("the exported event did not cross the link")
 	}
+}
+
+// TestPeerNotUpYet: a node whose peer is not up serves on its own, and
+// joins the peer when it comes. The peer's route address is one of its
+// own (127.0.0.72), which no other test uses.
+func TestPeerNotUpYet(t *testing.T) {
+	b := startNode(t, "b", "--node-name", "b", "--cluster-listen", "127.0.0.1:0", "--peers", "127.0.0.72:16222")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	onB := b.dial(ctx)
+	if _, err := onB.Call(ctx, "wamp.session.count", nil, nil, nil); err != nil {
+		t.Fatalf("b alone: %v", err)
+	}
+	b.waitNodes("b")
+	a := startNode(t, "a", "--node-name", "a", "--cluster-listen", "127.0.0.72:16222")
+	a.waitNodes("a", "b")
+	b.waitNodes("a", "b")
 }

@@ -687,3 +687,30 @@ func TestClusterDynamicAuthorizer(t *testing.T) {
 		t.Fatalf("the authorizer was asked %+v", got)
 	}
 }
+
+// TestClusterEventHistory: an event kept in history on its publisher's
+// node is kept on every node, so that wamp.subscription.get_events
+// answers the same everywhere.
+func TestClusterEventHistory(t *testing.T) {
+	cfg := Config{EventHistory: []EventHistory{{Topic: "com.ex.log", Limit: 10}}}
+	c := newMemCluster(t, cfg, "a", "b")
+	pub := c.enter(c.node("a"), "json")
+	for i := range 3 {
+		pub.send(&wamp.Publish{Request: wamp.ID(i + 1), Topic: "com.ex.log", Options: wamp.Dict{"acknowledge": true},
+			Payload: wamp.Payload{Args: wamp.List{int64(i)}}})
+		expect[*wamp.Published](pub)
+	}
+	reader := c.enter(c.node("b"), "json")
+	subID := reader.subscribe("com.ex.log")
+	var events wamp.List
+	waitFor(t, "history on b", func() bool {
+		events = reader.meta("wamp.subscription.get_events", wamp.List{subID}, nil)
+		return len(events) == 3
+	})
+	for i, e := range events {
+		// Oldest first, as the meta procedure gives them.
+		if args := e.(wamp.Dict)["args"].(wamp.List); args[0] != int64(i) {
+			t.Fatalf("history %v", events)
+		}
+	}
+}
