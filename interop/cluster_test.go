@@ -1,10 +1,14 @@
 package interop
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +112,81 @@ func TestAutobahnAcrossNodes(t *testing.T) {
 				goAndAutobahnOn(t, jsURL, goURL, jsSer, goSer, settleOn(t))
 			})
 		}
+	}
+}
+
+// startNodeProcess runs `junction router` as a node of a cluster, in its
+// own process, and returns its WebSocket URL and route address.
+func startNodeProcess(t *testing.T, name string, peers ...string) (url, routes string) {
+	t.Helper()
+	args := []string{"router", "--listen", "127.0.0.1:0", "--cluster-listen", "127.0.0.1:0", "--node-name", name}
+	if len(peers) > 0 {
+		args = append(args, "--peers", strings.Join(peers, ","))
+	}
+	cmd := exec.Command(junctionBinary(t), args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	type found struct{ url, routes string }
+	ready := make(chan found, 1)
+	go func() {
+		urlRe, routesRe := regexp.MustCompile(`url=(ws://\S+)`), regexp.MustCompile(`routes=(\S+)`)
+		var f found
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := routesRe.FindStringSubmatch(sc.Text()); m != nil {
+				f.routes = m[1]
+			}
+			if m := urlRe.FindStringSubmatch(sc.Text()); m != nil && f.url == "" {
+				f.url = m[1]
+				ready <- f
+			}
+		}
+	}()
+	select {
+	case f := <-ready:
+		return f.url, f.routes
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node %s did not announce its listener", name)
+	}
+	return "", ""
+}
+
+// TestAutobahnAcrossNodeProcesses: the same conversation across three
+// `junction router` processes joined in a cluster.
+func TestAutobahnAcrossNodeProcesses(t *testing.T) {
+	requireNode(t)
+	a, routes := startNodeProcess(t, "a")
+	b, _ := startNodeProcess(t, "b", routes)
+	c, _ := startNodeProcess(t, "c", routes)
+	for _, url := range []string{a, b, c} {
+		health := strings.Replace(strings.TrimSuffix(url, "/ws"), "ws://", "http://", 1) + "/healthz"
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			var body struct{ Nodes []string }
+			resp, err := http.Get(health)
+			if err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&body)
+				resp.Body.Close()
+			}
+			if err == nil && len(body.Nodes) == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s sees %v (%v)", health, body.Nodes, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, tc := range []struct{ jsURL, goURL, jsSer, goSer string }{
+		{a, b, "json", "json"}, {b, c, "msgpack", "cbor"}, {c, a, "cbor", "msgpack"},
+	} {
+		t.Run("js="+tc.jsSer+"/go="+tc.goSer, func(t *testing.T) {
+			goAndAutobahnOn(t, tc.jsURL, tc.goURL, tc.jsSer, tc.goSer, settleOn(t))
+		})
 	}
 }
