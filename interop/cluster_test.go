@@ -94,6 +94,29 @@ func settleOn(t *testing.T) func(s *client.Session, procs, topics []wamp.URI) {
 	}
 }
 
+// unregisteredEverywhere waits until no node at urls has procs
+// registered.
+func unregisteredEverywhere(t *testing.T, urls []string, procs ...wamp.URI) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, url := range urls {
+		s := dialGo(t, ctx, url, "json")
+		for _, p := range procs {
+			for {
+				res, err := s.Call(ctx, "wamp.registration.lookup", wamp.List{string(p)}, nil, nil)
+				if err != nil {
+					t.Fatalf("lookup %s: %v", p, err)
+				}
+				if res.Arg(0) == nil {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+	}
+}
+
 // TestAutobahnAcrossNodes: Autobahn|JS on one node of a cluster and the Go
 // client on another call and publish to each other, on every pair of
 // serializers: payloads cross the cluster in the serializer they came in
@@ -109,6 +132,9 @@ func TestAutobahnAcrossNodes(t *testing.T) {
 				if jsURL == goURL {
 					t.Fatal("the two sides are on one node")
 				}
+				// The previous pair's registrations leave every node in
+				// the background, after its sessions closed.
+				unregisteredEverywhere(t, urls, "com.example.interop.go.echo", "com.example.interop.js.echo")
 				goAndAutobahnOn(t, jsURL, goURL, jsSer, goSer, settleOn(t))
 			})
 		}
@@ -186,6 +212,7 @@ func TestAutobahnAcrossNodeProcesses(t *testing.T) {
 		{a, b, "json", "json"}, {b, c, "msgpack", "cbor"}, {c, a, "cbor", "msgpack"},
 	} {
 		t.Run("js="+tc.jsSer+"/go="+tc.goSer, func(t *testing.T) {
+			unregisteredEverywhere(t, []string{a, b, c}, "com.example.interop.go.echo", "com.example.interop.js.echo")
 			goAndAutobahnOn(t, tc.jsURL, tc.goURL, tc.jsSer, tc.goSer, settleOn(t))
 		})
 	}
