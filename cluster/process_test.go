@@ -132,7 +132,14 @@ func startNode(t *testing.T, name string, extra ...string) *node {
 	return n
 }
 
-// health returns the nodes node n sees.
+// logged reports whether node n logged a line containing s.
+func (n *node) logged(s string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.ContainsFunc(n.logs, func(l string) bool { return strings.Contains(l, s) })
+}
+
+// nodes returns the nodes node n sees, from its /healthz.
 func (n *node) nodes() []string {
 	n.t.Helper()
 	resp, err := http.Get(n.health)
@@ -315,6 +322,12 @@ func TestThreeNodes(t *testing.T) {
 	took := a.waitNodes("a", "b")
 	b.waitNodes("a", "b")
 	t.Logf("a found c dead after %v (beacon 1s, dead after 3s)", took)
+	for deadline := time.Now().Add(10 * time.Second); !a.logged(`msg="router: cluster node left" node=c self=a`); {
+		if time.Now().After(deadline) {
+			t.Fatal("a did not log c's leaving")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if took > 5*time.Second {
 		t.Errorf("death found after %v, documented bound 5s", took)
 	}

@@ -548,6 +548,9 @@ func TestClusterNodeLost(t *testing.T) {
 	caller.send(&wamp.Call{Request: 1, Procedure: "com.ex.proc"})
 	expect[*wamp.Invocation](doomed)
 
+	if n := testutil.ToFloat64(c.node("a").h.r.metrics.clusterNodes); n != 3 {
+		t.Fatalf("junction_cluster_nodes = %v, want 3", n)
+	}
 	// b dies: a and c find out. The call ends, the registration goes, the
 	// testament is published once (by a, first by name of the survivors).
 	c.node("b").mu.Lock()
@@ -569,6 +572,9 @@ func TestClusterNodeLost(t *testing.T) {
 		t.Fatalf("on_leave %#v", ev)
 	}
 	watcher.quiet()
+	if n := testutil.ToFloat64(c.node("a").h.r.metrics.clusterNodes); n != 2 {
+		t.Fatalf("junction_cluster_nodes = %v, want 2", n)
+	}
 	if c.node("a").knows(doomed.id) || c.node("c").knows(doomed.id) {
 		t.Fatal("the lost node's session is still listed")
 	}
