@@ -436,9 +436,11 @@ func (n *Node) RouteAddr() string {
 func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
-		n.node.Leave()
+		// The beacons stop first: one sent after the goodbye would make
+		// the peers take this node for a new one.
 		close(n.stop)
 		<-n.done
+		n.node.Leave()
 		if ferr := n.nc.FlushTimeout(2 * time.Second); ferr != nil && !errors.Is(ferr, nats.ErrConnectionClosed) {
 			err = ferr
 		}
