@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/junction-run/junction/internal/wamphttp"
+
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/queue"
-	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -199,25 +200,7 @@ func classify(r *http.Request, err error) errorResponse {
 	return errInternal
 }
 
-func wampStatus(uri wamp.URI) int {
-	switch uri {
-	case wamp.URIInvalidArgument:
-		return http.StatusBadRequest
-	case wamp.URINotAuthorized, wamp.URIAuthorizationFailed:
-		return http.StatusForbidden
-	case wamp.URINoSuchProcedure, wamp.URINoAvailableCallee, wamp.URIUnavailable, wamp.URICanceled:
-		return http.StatusServiceUnavailable
-	case wamp.URITimeout:
-		return http.StatusGatewayTimeout
-	case wamp.URINoSuchSession, wamp.URINoSuchRegistration, wamp.URINoSuchSubscription, uriNoSuchTask:
-		// An id that names nothing (a meta API or queue call): the
-		// request's mistake, as an unknown path is.
-		return http.StatusNotFound
-	case router.URIRateLimitExceeded:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusBadGateway
-}
+func wampStatus(uri wamp.URI) int { return wamphttp.Status(uri) }
 
 // wampMessage is the human-readable message of a WAMP error, or "".
 func wampMessage(e *wamp.Error) string {

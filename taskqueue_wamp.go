@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/wamphttp"
 	"github.com/junction-run/junction/queue"
 	"github.com/junction-run/junction/wamp"
 )
@@ -164,7 +165,7 @@ func enqueueKwargs(kw wamp.Dict) ([]Option, error) {
 
 // uriNoSuchTask is the error of a queue procedure given an unknown task
 // id.
-const uriNoSuchTask wamp.URI = "junction.error.no_such_task"
+const uriNoSuchTask = wamphttp.URINoSuchTask
 
 // queueError gives a queue failure a WAMP error URI.
 func queueError(err error) error {

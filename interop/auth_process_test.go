@@ -47,14 +47,15 @@ func junctionBinary(t *testing.T) string {
 }
 
 // startRouterProcess runs `junction router --config FILE --listen
-// 127.0.0.1:0` as its own process and returns its WebSocket URL.
-func startRouterProcess(t *testing.T, config string) string {
+// 127.0.0.1:0` (and extra arguments) as its own process and returns its
+// WebSocket URL.
+func startRouterProcess(t *testing.T, config string, extra ...string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "node.yaml")
 	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(junctionBinary(t), "router", "--config", file, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(junctionBinary(t), append([]string{"router", "--config", file, "--listen", "127.0.0.1:0"}, extra...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

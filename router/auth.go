@@ -117,6 +117,12 @@ func (r *Router) authenticate(s *session, hello *wamp.Hello, l *Listener) bool {
 	if l != nil && l.Trusted != nil {
 		return r.authenticateTrusted(s, hello, l.Trusted)
 	}
+	if l != nil && l.Assigned != nil {
+		a := l.Assigned
+		s.authid, s.authrole = a.AuthID, a.AuthRole
+		s.authmethod, s.authprovider = cmp.Or(a.Method, "assigned"), "assigned"
+		return true
+	}
 	cfg := s.realm.cfg
 	if cfg == nil {
 		// An open realm: anonymous with the authid the client asks for.

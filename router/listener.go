@@ -15,6 +15,21 @@ type Listener struct {
 	// and nothing else, in any realm, and are authorized for everything.
 	// AuthMethods does not apply to it.
 	Trusted *TrustedAuth `json:"-" yaml:"-"`
+	// Assigned, if set, gives every session of this listener the same
+	// identity, with no authentication: the listener is an in-process
+	// endpoint the program made for a client it vouches for (the HTTP
+	// bridge, for the bearer of one of its tokens). Unlike Trusted, the
+	// sessions are authorized as any session of their role. Never set it
+	// on a listener others can reach.
+	Assigned *AssignedAuth `json:"-" yaml:"-"`
+}
+
+// AssignedAuth is the identity of a listener's sessions (Listener.Assigned).
+type AssignedAuth struct {
+	AuthID   string
+	AuthRole string
+	// Method is WELCOME.Details.authmethod. Default "assigned".
+	Method string
 }
 
 // TrustedAuth is the authentication of a trusted listener: WAMP-Ticket

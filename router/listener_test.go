@@ -1,8 +1,13 @@
 package router
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
@@ -62,4 +67,34 @@ func TestTrustedListener(t *testing.T) {
 		p.send(&wamp.Authenticate{Signature: "s", Extra: wamp.Dict{}})
 		p.welcomed("w", "worker", "ticket", "trusted")
 	})
+}
+
+// TestAssignedListener: a listener's assigned identity is the session's,
+// and its role's permissions apply.
+func TestAssignedListener(t *testing.T) {
+	rc := RealmConfig{Name: "closed", Anonymous: &AnonymousAuth{Role: "nobody"}, Roles: []Role{
+		{Name: "publisher", Permissions: []Permission{{URI: "com.ok", Publish: true}}}}}
+	r, err := New(Config{RealmConfigs: []RealmConfig{rc}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop(context.Background()) })
+	a, b := transport.Pipe(transport.Config{})
+	go r.AttachFrom(b, Listener{Assigned: &AssignedAuth{AuthID: "bridge-1", AuthRole: "publisher", Method: "http-bridge"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := client.Join(ctx, a, client.Config{Realm: "closed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if got := s.Details(); got["authid"] != "bridge-1" || got["authrole"] != "publisher" || got["authmethod"] != "http-bridge" {
+		t.Fatalf("WELCOME details %v", got)
+	}
+	if _, err := s.Publish(ctx, "com.ok", nil, nil, &client.PublishOptions{Acknowledge: true}); err != nil {
+		t.Fatalf("allowed publish: %v", err)
+	}
+	if _, err := s.Publish(ctx, "com.other", nil, nil, &client.PublishOptions{Acknowledge: true}); !errors.Is(err, wamp.ErrNotAuthorized) {
+		t.Fatalf("publish outside the role: %v", err)
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/junction-run/junction/admin"
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/link"
@@ -44,6 +45,9 @@ type nodeConfig struct {
 	// Links join the router's realms with separate deployments
 	// (package link), each letting through only what it lists.
 	Links []link.Config `yaml:"links"`
+	// HTTPBridge serves POST /publish and /call on the websocket
+	// listeners (package admin), as --http-bridge-token-file does.
+	HTTPBridge *admin.BridgeConfig `yaml:"http_bridge"`
 }
 
 // clusterConfig is the cluster section: cluster.Config's settings, and

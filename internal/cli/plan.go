@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/junction-run/junction/admin"
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/link"
@@ -26,6 +27,8 @@ type plan struct {
 	// links are the file's links, data dirs resolved; Local is set
 	// when the router is made.
 	links []link.Config
+	// bridge is the HTTP bridge's configuration, nil for none.
+	bridge *admin.BridgeConfig
 }
 
 // plan checks the configuration file and merges it with the flags, which
@@ -66,6 +69,15 @@ func (f *routerFlags) plan() (*plan, error) {
 		}
 		p.conns = c.Connections
 		cc = c.Cluster
+		if b := c.HTTPBridge; b != nil {
+			for i := range b.Tokens {
+				b.Tokens[i].TokenFile = cf.filePath(b.Tokens[i].TokenFile)
+			}
+			if _, err := b.Load(); err != nil {
+				return nil, usageError{cf.at(err, "http_bridge")}
+			}
+			p.bridge = b
+		}
 		for i, lc := range c.Links {
 			lc.DataDir = cf.filePath(lc.DataDir)
 			lc.Local = &router.Router{} // checked as an in-process link; the real router is set at start
@@ -147,6 +159,16 @@ func (f *routerFlags) plan() (*plan, error) {
 	}
 	if given("idle-timeout") {
 		p.conns.IdleTimeout = f.idleTimeout
+	}
+	if f.bridgeTokenFile != "" {
+		b := admin.BridgeConfig{Realm: "realm1", Tokens: []admin.BridgeToken{{TokenFile: f.bridgeTokenFile}}}
+		if p.bridge != nil {
+			b.Realm = p.bridge.Realm
+		}
+		if _, err := b.Load(); err != nil {
+			return nil, usagef("--http-bridge-token-file: %w", err)
+		}
+		p.bridge = &b
 	}
 	if err := f.clusterPlan(p, cc); err != nil {
 		return nil, err

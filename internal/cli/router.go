@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/junction-run/junction/admin"
 	"github.com/junction-run/junction/cluster"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/internal/signals"
@@ -44,6 +45,8 @@ type server struct {
 	node *cluster.Node
 	// links are the running links to other deployments.
 	links []*link.Link
+	// bridge is the HTTP bridge, nil for none.
+	bridge *admin.Bridge
 
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
@@ -68,6 +71,7 @@ type routerFlags struct {
 	clusterListen, peers, natsURLs string
 	nodeName, clusterName, dataDir string
 	clusterTokenFile               string
+	bridgeTokenFile                string
 	// set holds the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
@@ -93,6 +97,7 @@ func (f *routerFlags) register(fs *flagSet) {
 	fs.String(&f.clusterName, "cluster-name", cluster.DefaultCluster, "the cluster's `name`: nodes with other names on the same NATS do not see each other", checkNodeName)
 	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream)", nil)
 	fs.String(&f.clusterTokenFile, "cluster-token-file", "", "`file` holding the secret every node of the cluster shares: routes and NATS connections must present it", nil)
+	fs.String(&f.bridgeTokenFile, "http-bridge-token-file", "", "serve the HTTP bridge (POST /publish, POST /call) to requests bearing the token this `file` holds, as authid and authrole http-bridge in realm1", nil)
 	f.logs.register(fs, "info")
 }
 
@@ -135,6 +140,17 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			}
 			rt.Stop(context.Background())
 			return nil, err
+		}
+	}
+	if p.bridge != nil {
+		p.bridge.Logger = log
+		if s.bridge, err = admin.NewBridge(rt, *p.bridge); err != nil {
+			for _, o := range opened {
+				o.ln.Close()
+			}
+			s.stopRawSockets = func() {}
+			s.stop()
+			return nil, usageError{err}
 		}
 	}
 	for _, lc := range p.links {
@@ -188,6 +204,9 @@ func (s *server) serveHTTP(o openListener) {
 	mux := http.NewServeMux()
 	mux.Handle(o.spec.path, s.router.Handler(o.spec.listener))
 	mux.HandleFunc("/healthz", s.healthz)
+	if s.bridge != nil {
+		s.bridge.Register(mux)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(s.router.Metrics(), promhttp.HandlerOpts{}))
 	srv := &http.Server{
 		Handler:           mux,
@@ -242,6 +261,11 @@ func (s *server) stop() {
 	for _, l := range s.links {
 		if err := l.Stop(ctx); err != nil {
 			s.log.Warn("link: stopping", "err", err)
+		}
+	}
+	if s.bridge != nil {
+		if err := s.bridge.Close(ctx); err != nil {
+			s.log.Warn("http bridge: closing", "err", err)
 		}
 	}
 	s.router.Stop(ctx)
