@@ -264,22 +264,33 @@ func (b *Bridge) read(w http.ResponseWriter, r *http.Request) (*request, bool) {
 	return &req, true
 }
 
-func (b *Bridge) publish(w http.ResponseWriter, r *http.Request) {
+// begin authorizes and reads a request whose field (the topic, the
+// procedure) is required, and returns it with its token's session; it
+// answers the request itself when it goes no further.
+func (b *Bridge) begin(w http.ResponseWriter, r *http.Request, field string, uri func(*request) string) (*request, *client.Session, bool) {
 	i := b.authorize(w, r)
 	if i < 0 {
-		return
+		return nil, nil, false
 	}
 	req, ok := b.read(w, r)
 	if !ok {
-		return
+		return nil, nil, false
 	}
-	if req.Topic == "" {
-		fail(w, http.StatusBadRequest, wamp.URIInvalidArgument, `"topic" is required`)
-		return
+	if uri(req) == "" {
+		fail(w, http.StatusBadRequest, wamp.URIInvalidArgument, `"`+field+`" is required`)
+		return nil, nil, false
 	}
 	s, err := b.session(r.Context(), i)
 	if err != nil {
 		b.unavailable(w, err)
+		return nil, nil, false
+	}
+	return req, s, true
+}
+
+func (b *Bridge) publish(w http.ResponseWriter, r *http.Request) {
+	req, s, ok := b.begin(w, r, "topic", func(req *request) string { return req.Topic })
+	if !ok {
 		return
 	}
 	args, kwargs := values(req.Args, req.Kwargs)
@@ -295,21 +306,8 @@ func (b *Bridge) publish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *Bridge) call(w http.ResponseWriter, r *http.Request) {
-	i := b.authorize(w, r)
-	if i < 0 {
-		return
-	}
-	req, ok := b.read(w, r)
+	req, s, ok := b.begin(w, r, "procedure", func(req *request) string { return req.Procedure })
 	if !ok {
-		return
-	}
-	if req.Procedure == "" {
-		fail(w, http.StatusBadRequest, wamp.URIInvalidArgument, `"procedure" is required`)
-		return
-	}
-	s, err := b.session(r.Context(), i)
-	if err != nil {
-		b.unavailable(w, err)
 		return
 	}
 	timeout := b.cfg.CallTimeout
