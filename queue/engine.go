@@ -238,8 +238,7 @@ func retryUnanswered(ctx context.Context, do func(context.Context) error) error 
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := do(actx)
 		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrNoResponders) &&
-			!errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		if err == nil || ctx.Err() != nil || !unanswered(err) {
 			return err
 		}
 		select {
@@ -248,6 +247,15 @@ func retryUnanswered(ctx context.Context, do func(context.Context) error) error 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// unanswered reports whether err says JetStream is not ready yet: no
+// answer, no responder, or its cluster "temporarily unavailable" (503)
+// while it elects a leader.
+func unanswered(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.As(err, &api) && api.Code == 503
 }
 
 // ClientURL returns the URL other NATS clients (another Engine, the nats
