@@ -64,8 +64,8 @@ type Application struct {
 	// startCluster is startClusterNode, set by Clustered and by the
 	// declarations that link NATS in anyway (Queue, cron jobs).
 	startCluster func(context.Context, cluster.Config, *router.Router) (clusterNode, error)
+	clusterCfg   *cluster.Config // the cluster the settings ask for, nil for none (planCluster)
 	cluster      clusterNode     // nil unless the app is a node of a cluster
-	clusterToken string          // the cluster's token, for the queues' connection
 	rt           *router.Router  // embedded router, nil with Connect
 	sess         *client.Session // the app's own WAMP session
 	srv          *http.Server

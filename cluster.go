@@ -40,60 +40,69 @@ func startClusterNode(ctx context.Context, cfg cluster.Config, rt *router.Router
 	return cluster.Start(ctx, cfg, rt)
 }
 
-// clusterConfig is the cluster the app's settings ask for; ok is false
-// when they ask for none.
-func (app *Application) clusterConfig() (cfg cluster.Config, ok bool, err error) {
+// planCluster checks the cluster settings and keeps the cluster they ask
+// for in app.clusterCfg, nil for none: Start calls it before anything
+// runs.
+func (app *Application) planCluster() error {
 	s := &app.settings
 	if s.ClusterListen == "" {
 		if len(s.Peers) > 0 || s.NodeName != "" || s.ClusterTokenFile != "" {
-			return cfg, false, errors.New("junction: --peers, --node-name and --cluster-token-file need --cluster-listen")
+			return errors.New("junction: --peers, --node-name and --cluster-token-file need --cluster-listen")
 		}
-		return cfg, false, nil
+		return nil
 	}
 	if s.Connect != "" {
-		return cfg, false, errors.New("junction: --cluster-listen makes the app's embedded router a node of a cluster: it excludes --connect, which joins a remote router instead")
+		return errors.New("junction: --cluster-listen makes the app's embedded router a node of a cluster: it excludes --connect, which joins a remote router instead")
 	}
-	cfg = cluster.Config{Name: s.NodeName, Cluster: natsName(app.name), Listen: s.ClusterListen, Peers: s.Peers, Logger: app.log}
+	app.mu.Lock()
+	linked := app.startCluster != nil
+	app.mu.Unlock()
+	if !linked {
+		return errors.New("junction: --cluster-listen: this app is built without the cluster's code; give junction.New the junction.Clustered() option")
+	}
+	cfg := cluster.Config{Name: s.NodeName, Cluster: natsName(app.name), Listen: s.ClusterListen, Peers: s.Peers, Logger: app.log}
 	if s.ClusterTokenFile != "" {
 		b, err := os.ReadFile(s.ClusterTokenFile)
 		if err != nil {
-			return cfg, false, fmt.Errorf("junction: cluster token: %w", err)
+			return fmt.Errorf("junction: cluster token: %w", err)
 		}
 		if cfg.Token = strings.TrimSpace(string(b)); cfg.Token == "" {
-			return cfg, false, fmt.Errorf("junction: cluster token file %s is empty", s.ClusterTokenFile)
+			return fmt.Errorf("junction: cluster token file %s is empty", s.ClusterTokenFile)
 		}
 	}
 	if app.needsEngine() && s.NATS == "" {
 		// The queues live in the cluster's JetStream, reached on a
-		// loopback port of the embedded server.
-		cfg.DataDir = filepath.Join(app.dataPath(), "nats")
+		// loopback port of the embedded server; joinCluster puts its
+		// store in the data dir, opened by then.
+		cfg.DataDir = "data-dir"
 		cfg.ClientListen = "127.0.0.1:0"
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, false, fmt.Errorf("junction: %w", err)
+		return fmt.Errorf("junction: %w", err)
 	}
-	return cfg, true, nil
+	app.clusterCfg = &cfg
+	return nil
 }
 
 // joinCluster makes the embedded router rt a node of the app's cluster,
 // if the settings ask for one.
 func (app *Application) joinCluster(ctx context.Context, rt *router.Router) error {
-	cfg, ok, err := app.clusterConfig()
-	if err != nil || !ok {
-		return err
+	if app.clusterCfg == nil {
+		return nil
+	}
+	cfg := *app.clusterCfg
+	if cfg.DataDir != "" {
+		cfg.DataDir = filepath.Join(app.dataPath(), "nats")
 	}
 	app.mu.Lock()
 	start := app.startCluster
 	app.mu.Unlock()
-	if start == nil {
-		return errors.New("junction: --cluster-listen: this app is built without the cluster's code; give junction.New the junction.Clustered() option")
-	}
 	node, err := start(ctx, cfg, rt)
 	if err != nil {
 		return fmt.Errorf("junction: %w", err)
 	}
 	app.mu.Lock()
-	app.cluster, app.clusterToken = node, cfg.Token
+	app.cluster = node
 	app.mu.Unlock()
 	return nil
 }

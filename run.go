@@ -125,7 +125,7 @@ func (app *Application) start(ctx context.Context) error {
 		if err := app.validateServices(); err != nil {
 			return err
 		}
-		if _, _, err := app.clusterConfig(); err != nil {
+		if err := app.planCluster(); err != nil {
 			return err
 		}
 	}

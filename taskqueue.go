@@ -343,12 +343,12 @@ func (app *Application) openQueues(ctx context.Context) error {
 	}
 	open := queue.Connect
 	app.mu.Lock()
-	node, token := app.cluster, app.clusterToken
+	node := app.cluster
 	app.mu.Unlock()
 	if node != nil && s.NATS == "" {
 		// A node of a cluster: the queues live in the cluster's
 		// JetStream, each stream kept on up to three nodes.
-		cfg.URL, cfg.Token, cfg.Listen = node.ClientURL(), token, ""
+		cfg.URL, cfg.Token, cfg.Listen = node.ClientURL(), app.clusterCfg.Token, ""
 		cfg.Replicas = min(3, max(1, len(s.Peers)))
 	} else if s.NATS == "" {
 		cfg.DataDir = filepath.Join(app.dataPath(), "nats")

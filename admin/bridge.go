@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -79,7 +80,7 @@ func (c BridgeConfig) Load() (BridgeConfig, error) {
 	bad := func(format string, args ...any) (BridgeConfig, error) {
 		return c, fmt.Errorf("%w: %s", ErrBridgeConfig, fmt.Sprintf(format, args...))
 	}
-	c.Realm = cmpOr(c.Realm, "realm1")
+	c.Realm = cmp.Or(c.Realm, "realm1")
 	if c.MaxBody == 0 {
 		c.MaxBody = DefaultMaxBody
 	}
@@ -115,18 +116,11 @@ func (c BridgeConfig) Load() (BridgeConfig, error) {
 		if len(t.Token) < 16 {
 			return bad("tokens[%d]: a token must have at least 16 characters", i)
 		}
-		t.AuthID, t.AuthRole = cmpOr(t.AuthID, defaultIdentity), cmpOr(t.AuthRole, defaultIdentity)
+		t.AuthID, t.AuthRole = cmp.Or(t.AuthID, defaultIdentity), cmp.Or(t.AuthRole, defaultIdentity)
 		tokens[i] = t
 	}
 	c.Tokens = tokens
 	return c, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Bridge is the HTTP bridge: each token's requests go through a WAMP

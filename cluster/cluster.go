@@ -192,8 +192,8 @@ type Node struct {
 	done        chan struct{}
 	closeOnce   sync.Once
 
-	mu   sync.Mutex
-	seen map[string]time.Time // live peers, last beacon
+	// seen holds the live peers' last beacons; only loop uses it.
+	seen map[string]time.Time
 }
 
 // beacon is what a node announces on the beacon subject.
@@ -357,9 +357,7 @@ func (n *Node) handle(m *nats.Msg) {
 		if err := json.Unmarshal(m.Data, &b); err != nil || b.Name == n.cfg.Name {
 			return
 		}
-		n.mu.Lock()
 		n.seen[b.Name] = time.Now()
-		n.mu.Unlock()
 		n.node.Seen(b.Name, b.Incarnation, b.Seq)
 		return
 	}
@@ -372,18 +370,12 @@ func (n *Node) handle(m *nats.Msg) {
 
 // reap loses the peers silent for longer than DeadAfter.
 func (n *Node) reap(now time.Time) {
-	var dead []string
-	n.mu.Lock()
 	for name, at := range n.seen {
 		if now.Sub(at) > n.cfg.DeadAfter {
-			dead = append(dead, name)
 			delete(n.seen, name)
+			n.log.Warn("cluster: node silent: taken for dead", "node", name, "after", n.cfg.DeadAfter)
+			n.node.Lost(name)
 		}
-	}
-	n.mu.Unlock()
-	for _, name := range dead {
-		n.log.Warn("cluster: node silent: taken for dead", "node", name, "after", n.cfg.DeadAfter)
-		n.node.Lost(name)
 	}
 }
 

@@ -126,8 +126,17 @@ type allowLists struct {
 	exportTopics, importTopics, exportProcs, importProcs []pattern
 }
 
-// validate checks c (with defaults) and parses its lists.
-func (c Config) validate() (allowLists, error) {
+// Validate checks every setting but the local router (Router or Local),
+// which the program that runs the link may set later: a router's node
+// file has links to the router itself. New checks everything.
+func (c Config) Validate() error {
+	_, err := c.withDefaults().validate(false)
+	return err
+}
+
+// validate checks c (with defaults) and parses its lists; needRouter
+// requires Router or Local.
+func (c Config) validate(needRouter bool) (allowLists, error) {
 	var lists allowLists
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
@@ -145,7 +154,7 @@ func (c Config) validate() (allowLists, error) {
 		return lists, bad("peer", "%q is also this side's name: the two sides need different names", c.Peer)
 	case !c.Realm.Valid(false):
 		return lists, bad("realm", "%q is not a valid URI", c.Realm)
-	case c.Router == "" && c.Local == nil:
+	case needRouter && c.Router == "" && c.Local == nil:
 		return lists, bad("router", "required (the local router's URL), unless Local is set in code")
 	case c.Router != "" && c.Local != nil:
 		return lists, bad("router", "%q: set Router or Local, not both", c.Router)

@@ -54,7 +54,7 @@ type Link struct {
 // New checks cfg and returns a Link that Start starts.
 func New(cfg Config) (*Link, error) {
 	cfg = cfg.withDefaults()
-	lists, err := cfg.validate()
+	lists, err := cfg.validate(true)
 	if err != nil {
 		return nil, err
 	}

@@ -285,8 +285,12 @@ func (b *broker) route(p *publication) wamp.ID {
 	}
 	// Keep the event before looking up subscribers: a session that
 	// subscribes with get_retained after the lookup finds it retained.
+	// kept: the event is retained or in history (publish may have
+	// retained it already), so every node of a cluster gets it, for its
+	// later subscribers.
+	kept := p.kept != nil
 	if p.retain || len(b.history) > 0 {
-		b.keep(p)
+		kept = b.keep(p)
 	}
 
 	var matched []*entry
@@ -343,7 +347,7 @@ func (b *broker) route(p *publication) wamp.ID {
 	p.backlogged = fullest
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
 	if node := b.realm.router.node.Load(); node != nil && !p.remote {
-		node.forward(b.realm, p, nodes, p.retain || p.kept != nil || b.historyOf(p.topic))
+		node.forward(b.realm, p, nodes, kept)
 	}
 	return p.id
 }
@@ -363,22 +367,13 @@ func eligibleNode(nodes []*peerNode, p *publication, to *session) []*peerNode {
 	return append(nodes, to.remote.node)
 }
 
-// historyOf reports whether an event history rule keeps topic's events.
-func (b *broker) historyOf(topic wamp.URI) bool {
-	for _, h := range b.history {
-		if h.pattern.matches(topic) {
-			return true
-		}
-	}
-	return false
-}
-
 // keep stores p as its topic's retained event if it asked to be, and in
-// the event history of the rules matching its topic. As the
+// the event history of the rules matching its topic, and reports whether
+// it is kept either way. As the
 // specification asks, history leaves out publications that name sessions
 // in their black or white lists: session IDs do not outlive their
 // sessions, so later readers could not be filtered fairly.
-func (b *broker) keep(p *publication) {
+func (b *broker) keep(p *publication) bool {
 	e := p.kept
 	stored := func() *storedEvent {
 		if e == nil {
@@ -392,13 +387,14 @@ func (b *broker) keep(p *publication) {
 		}
 	}
 	if p.audience.bySession() {
-		return
+		return e != nil
 	}
 	for _, h := range b.history {
 		if h.pattern.matches(p.topic) {
 			h.add(stored())
 		}
 	}
+	return e != nil
 }
 
 // stored is p as a kept event.

@@ -160,11 +160,10 @@ func (n *Node) Peers() []string {
 // Seen records a beacon of peer: its incarnation (which changes when it
 // restarts) and the number of its latest state change. A new peer, or a
 // new incarnation, is asked for a snapshot, as is a peer whose state
-// this node has been behind for two beacons. It reports whether the peer
-// is new to this node.
-func (n *Node) Seen(peer string, incarnation, seq uint64) bool {
+// this node has been behind for two beacons.
+func (n *Node) Seen(peer string, incarnation, seq uint64) {
 	if peer == n.name {
-		return false
+		return
 	}
 	p := n.known[peer]
 	if p != nil && p.incarnation != incarnation && p.incarnation != 0 {
@@ -178,7 +177,7 @@ func (n *Node) Seen(peer string, incarnation, seq uint64) bool {
 		if !p.synced {
 			n.askSync(p)
 		}
-		return true
+		return
 	}
 	if p.synced && seq > p.seq {
 		if p.behind++; p.behind >= 2 {
@@ -187,7 +186,6 @@ func (n *Node) Seen(peer string, incarnation, seq uint64) bool {
 	} else {
 		p.behind = 0
 	}
-	return false
 }
 
 // Lost forgets peer, found dead: its sessions leave the realms, calls to
@@ -446,14 +444,9 @@ func (d *dealer) callForPeer(link *session, m *wamp.Invocation, calleeID wamp.ID
 		callee.send(&wamp.Invocation{Request: id, Registration: regID, Details: m.Details, Payload: m.Payload})
 		return
 	}
-	if sc := d.bySession[link]; sc != nil {
-		if _, late := sc.ended[m.Request]; late {
-			if !progress {
-				delete(sc.ended, m.Request)
-			}
-			d.mu.Unlock()
-			return
-		}
+	if d.endedChunk(link, m.Request, progress) {
+		d.mu.Unlock()
+		return
 	}
 	var callee *session
 	reg := d.regs.lookup(key.uri, key.match)
@@ -470,32 +463,14 @@ func (d *dealer) callForPeer(link *session, m *wamp.Invocation, calleeID wamp.ID
 		link.send(requestError(m.Request, wamp.TypeCall, wamp.URICanceled, "the callee left before the call reached it"))
 		return
 	}
-	details := m.Details
-	if progress {
-		details = withoutKey(details, "progress")
-	}
-	receive, _ := wamp.DictBool(details, "receive_progress")
+	// The caller's node wrote the details of every chunk (inv.details
+	// stays unset) and keeps the call's timeout.
+	receive, _ := wamp.DictBool(m.Details, "receive_progress")
 	inv := &invocation{id: d.realm.router.ids.Next(), caller: link, callRequest: m.Request, callee: callee, reg: reg,
-		details: details, progress: receive, streaming: progress}
-	d.pending[inv.id] = inv
-	d.calls(link).calling[m.Request] = inv
-	d.calls(callee).serving[inv.id] = inv
-	d.mu.Unlock()
-	if !callee.send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: m.Details, Payload: m.Payload}) {
-		if d.finish(inv.id, nil) != nil {
-			link.send(requestError(m.Request, wamp.TypeCall, wamp.URICanceled, "the callee is gone"))
-		}
+		progress: receive, streaming: progress}
+	if !d.start(inv, m.Details, m.Payload) {
+		link.send(requestError(m.Request, wamp.TypeCall, wamp.URICanceled, "the callee is gone"))
 	}
-}
-
-func withoutKey(d wamp.Dict, key string) wamp.Dict {
-	out := make(wamp.Dict, len(d))
-	for k, v := range d {
-		if k != key {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // remoteAnswer handles a RESULT or ERROR from node p for a call this node

@@ -318,15 +318,9 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		callee.send(&wamp.Invocation{Request: id, Registration: regID, Details: details, Payload: m.Payload})
 		return
 	}
-	if sc := d.bySession[s]; sc != nil {
-		if _, late := sc.ended[m.Request]; late {
-			// A chunk of a progressive call that has already ended.
-			if !opts.progress {
-				delete(sc.ended, m.Request)
-			}
-			d.mu.Unlock()
-			return
-		}
+	if d.endedChunk(s, m.Request, opts.progress) {
+		d.mu.Unlock()
+		return
 	}
 	reg := d.regs.best(m.Procedure)
 	var callee *session
@@ -353,22 +347,50 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		streaming: opts.progress, timeout: opts.timeout,
 	}
 	inv.details = d.invocationDetails(s, m.Procedure, reg, callee, inv.progress, opts.discloseMe || forceDisclose)
-	d.pending[inv.id] = inv
-	d.calls(s).calling[m.Request] = inv
-	d.calls(callee).serving[inv.id] = inv
-	if opts.timeout > 0 {
-		inv.timer = time.AfterFunc(opts.timeout, func() { d.expire(inv) })
-	}
 	details := inv.details
 	if opts.progress {
 		details = withProgress(details)
 	}
-	d.mu.Unlock()
-	if !callee.send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: m.Payload}) {
-		if d.finish(inv.id, nil) != nil {
-			fail(wamp.URICanceled, "the callee is gone")
-		}
+	if !d.start(inv, details, m.Payload) {
+		fail(wamp.URICanceled, "the callee is gone")
 	}
+}
+
+// endedChunk reports whether request is a chunk of a progressive call
+// of s's that has already ended (answered, canceled, timed out), which
+// is dropped rather than taken for a new call; the final chunk forgets
+// the call. d.mu must be held.
+func (d *dealer) endedChunk(s *session, request wamp.ID, progress bool) bool {
+	sc := d.bySession[s]
+	if sc == nil {
+		return false
+	}
+	if _, late := sc.ended[request]; !late {
+		return false
+	}
+	if !progress {
+		delete(sc.ended, request)
+	}
+	return true
+}
+
+// start makes inv pending, arms its timeout and sends its first
+// INVOCATION with details. d.mu must be held; start releases it. It
+// reports false when the callee is gone before the call reached it and
+// the caller has still to be told.
+func (d *dealer) start(inv *invocation, details wamp.Dict, payload wamp.Payload) bool {
+	d.pending[inv.id] = inv
+	d.calls(inv.caller).calling[inv.callRequest] = inv
+	d.calls(inv.callee).serving[inv.id] = inv
+	if inv.timeout > 0 {
+		inv.timer = time.AfterFunc(inv.timeout, func() { d.expire(inv) })
+	}
+	d.mu.Unlock()
+	if inv.callee.send(&wamp.Invocation{Request: inv.id, Registration: inv.reg.id, Details: details, Payload: payload}) {
+		return true
+	}
+	// Unless the callee's removal answered the caller meanwhile.
+	return d.finish(inv.id, nil) == nil
 }
 
 // inFlight returns the call s made with this request ID, if it is still

@@ -10,7 +10,6 @@ import (
 // are resolved once so that counting a message is one atomic add.
 type metrics struct {
 	clusterNodes       prometheus.Gauge
-	clusterFrames      *prometheus.CounterVec
 	framesIn           prometheus.Counter
 	framesOut          prometheus.Counter
 	sessions           prometheus.Gauge
@@ -47,12 +46,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "junction_router_events_delivered_total", Help: "EVENT messages queued to subscribers."}),
 		clusterNodes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "junction_cluster_nodes", Help: "Nodes of the router's cluster it sees, itself included; 0 outside a cluster."}),
-		clusterFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "junction_cluster_frames_total", Help: "Frames exchanged with the other nodes of the cluster, by direction (in, out)."}, []string{"direction"}),
 		retainedTopics: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "junction_router_retained_topics", Help: "Topics holding a retained event, all realms together."}),
 	}
-	m.framesIn, m.framesOut = m.clusterFrames.WithLabelValues("in"), m.clusterFrames.WithLabelValues("out")
+	frames := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "junction_cluster_frames_total", Help: "Frames exchanged with the other nodes of the cluster, by direction (in, out)."}, []string{"direction"})
+	m.framesIn, m.framesOut = frames.WithLabelValues("in"), frames.WithLabelValues("out")
 	received := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "junction_router_messages_received_total", Help: "WAMP messages received, by type."}, []string{"type"})
 	m.limitsExceeded = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -70,6 +69,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 	}
 	reg.MustRegister(m.sessions, m.slowConsumers, m.protocolViolations, m.invalidMessages, m.publisherStalls, m.eventsDelivered, m.retainedTopics, received, m.limitsExceeded,
-		m.authorizationDenied, m.clusterNodes, m.clusterFrames)
+		m.authorizationDenied, m.clusterNodes, frames)
 	return m
 }

@@ -80,11 +80,12 @@ func (f *routerFlags) plan() (*plan, error) {
 		}
 		for i, lc := range c.Links {
 			lc.DataDir = cf.filePath(lc.DataDir)
-			lc.Local = &router.Router{} // checked as an in-process link; the real router is set at start
-			if _, err := link.New(lc); err != nil {
+			if lc.Router != "" {
+				return nil, usageError{cf.at(errors.New("a link of a node joins the node's own router: leave router out"), "links", i, "router")}
+			}
+			if err := lc.Validate(); err != nil {
 				return nil, usageError{cf.at(err, "links", i)}
 			}
-			lc.Local = nil
 			p.links = append(p.links, lc)
 		}
 		if cc.TokenFile != "" {

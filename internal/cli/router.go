@@ -131,26 +131,25 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 		rt.Stop(context.Background())
 		return nil, err
 	}
-	s := &server{router: rt, log: log, listeners: opened, idleTimeout: lim.Config().IdleTimeout}
+	s := &server{router: rt, log: log, listeners: opened, idleTimeout: lim.Config().IdleTimeout, stopRawSockets: func() {}}
+	// abandon undoes what was started, before anything is served.
+	abandon := func(err error) (*server, error) {
+		for _, o := range opened {
+			o.ln.Close()
+		}
+		s.stop() // the links started, the router, the cluster node
+		return nil, err
+	}
 	if p.cluster.Enabled() {
 		p.cluster.Logger = log
 		if s.node, err = cluster.Start(context.Background(), p.cluster, rt); err != nil {
-			for _, o := range opened {
-				o.ln.Close()
-			}
-			rt.Stop(context.Background())
-			return nil, err
+			return abandon(err)
 		}
 	}
 	if p.bridge != nil {
 		p.bridge.Logger = log
 		if s.bridge, err = admin.NewBridge(rt, *p.bridge); err != nil {
-			for _, o := range opened {
-				o.ln.Close()
-			}
-			s.stopRawSockets = func() {}
-			s.stop()
-			return nil, usageError{err}
+			return abandon(usageError{err})
 		}
 	}
 	for _, lc := range p.links {
@@ -160,12 +159,7 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			err = l.Start(context.Background())
 		}
 		if err != nil {
-			for _, o := range opened {
-				o.ln.Close()
-			}
-			s.stopRawSockets = func() {}
-			s.stop() // the links started, the router, the cluster node
-			return nil, fmt.Errorf("link %s: %w", lc.Name, err)
+			return abandon(fmt.Errorf("link %s: %w", lc.Name, err))
 		}
 		s.links = append(s.links, l)
 	}
