@@ -346,6 +346,7 @@ func (b *broker) route(p *publication) wamp.ID {
 	}
 	p.backlogged = fullest
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
+	b.realm.counts.events.Add(uint64(n))
 	if node := b.realm.router.node.Load(); node != nil && !p.remote {
 		node.forward(b.realm, p, nodes, kept)
 	}

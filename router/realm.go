@@ -25,6 +25,8 @@ type realm struct {
 	// tracked counts the realm's sessions for Limits.MaxSessionsPerRealm,
 	// from the router's track to its untrack; guarded by Router.mu.
 	tracked int
+	// counts are RealmStats' counters.
+	counts realmCounters
 }
 
 func newRealm(r *Router, name wamp.URI, cfg *RealmConfig) *realm {
@@ -85,6 +87,7 @@ func (rl *realm) sessionList() []*session {
 // metaEvent publishes a meta event of the realm, from the router itself.
 // It must be called with no broker or dealer lock held.
 func (rl *realm) metaEvent(topic wamp.URI, args ...any) {
+	rl.router.changes.Add(1)
 	rl.broker.publishEvent(nil, topic, nil, wamp.Payload{Args: args})
 }
 
@@ -93,6 +96,7 @@ func (rl *realm) metaEvent(topic wamp.URI, args ...any) {
 // (on_register), on_unsubscribe (on_unregister) and on_delete.
 func (rl *realm) entryEvent(kind, event string, s *session, e *entry) {
 	if s.remote != nil {
+		rl.router.changes.Add(1)
 		return // its own node announces it
 	}
 	topic := wamp.URI("wamp." + kind + "." + event)

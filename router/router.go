@@ -40,6 +40,9 @@ type Router struct {
 	stallMax atomic.Int64
 	// node is the router's cluster membership, nil outside a cluster.
 	node atomic.Pointer[Node]
+	// changes grows with every session joining or leaving and every
+	// subscription or registration made or dropped (Changes).
+	changes atomic.Uint64
 
 	mu       sync.Mutex
 	realms   map[wamp.URI]*realm

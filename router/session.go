@@ -33,6 +33,9 @@ type session struct {
 	// acts on.
 	features featureSet
 	joined   time.Time
+	// msgsIn and msgsOut count the messages received from and queued to
+	// the client (SessionInfo).
+	msgsIn, msgsOut atomic.Uint64
 	// remote is set for a session of another node of the cluster,
 	// mirrored here (cluster.go); nil for the router's own sessions.
 	remote *remoteSession
@@ -80,6 +83,7 @@ func (s *session) loop() {
 			return
 		}
 		s.router.metrics.received[m.Type()].Inc()
+		s.msgsIn.Add(1)
 		if !s.withinRate() {
 			return
 		}
@@ -211,12 +215,14 @@ func (s *session) route(m wamp.Message) bool {
 	rl := s.realm
 	switch m := m.(type) {
 	case *wamp.Publish:
+		rl.counts.publishes.Add(1)
 		rl.broker.publish(s, m)
 	case *wamp.Subscribe:
 		rl.broker.subscribe(s, m)
 	case *wamp.Unsubscribe:
 		rl.broker.unsubscribe(s, m)
 	case *wamp.Call:
+		rl.counts.calls.Add(1)
 		rl.dealer.call(s, m)
 	case *wamp.Register:
 		rl.dealer.register(s, m)
@@ -248,10 +254,15 @@ func (s *session) route(m wamp.Message) bool {
 
 // send queues m to the session's peer; a full queue disconnects it.
 func (s *session) send(m wamp.Message) bool {
+	s.msgsOut.Add(1)
+	if _, ok := m.(*wamp.ErrorMessage); ok {
+		s.realm.counts.errors.Add(1)
+	}
 	return s.deliverResult(s.peer.Send(m))
 }
 
 func (s *session) sendShared(sh *transport.Shared) bool {
+	s.msgsOut.Add(1)
 	return s.deliverResult(s.peer.SendShared(sh))
 }
 
