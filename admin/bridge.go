@@ -46,6 +46,12 @@ type BridgeConfig struct {
 	// CallTimeout bounds a call, unless the request's options ask for a
 	// shorter timeout. Default 30s.
 	CallTimeout time.Duration `json:"call_timeout,omitempty" yaml:"call_timeout,omitempty"`
+	// SignedKeys are the keys of crossbar.io's signed requests (see
+	// BridgeKey), accepted beside or instead of bearer tokens.
+	SignedKeys []BridgeKey `json:"signed_keys,omitempty" yaml:"signed_keys,omitempty"`
+	// TimestampWindow is how far a signed request's timestamp may be
+	// from the router's clock, either way. Default 300s, as crossbar.io.
+	TimestampWindow time.Duration `json:"timestamp_window,omitempty" yaml:"timestamp_window,omitempty"`
 	// Logger receives the bridge's logs. Default slog.Default().
 	Logger *slog.Logger `json:"-" yaml:"-"`
 }
@@ -96,11 +102,14 @@ func (c BridgeConfig) Load() (BridgeConfig, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.TimestampWindow == 0 {
+		c.TimestampWindow = DefaultTimestampWindow
+	}
 	switch {
-	case len(c.Tokens) == 0:
-		return bad("no token: the bridge answers only requests bearing one")
-	case c.MaxBody < 0 || c.Rate < 0 || c.Burst < 0 || c.CallTimeout < 0:
-		return bad("max_body, rate, burst and call_timeout must not be negative")
+	case len(c.Tokens) == 0 && len(c.SignedKeys) == 0:
+		return bad("no token nor signed key: the bridge answers only requests bearing one")
+	case c.MaxBody < 0 || c.Rate < 0 || c.Burst < 0 || c.CallTimeout < 0 || c.TimestampWindow < 0:
+		return bad("max_body, rate, burst, call_timeout and timestamp_window must not be negative")
 	case !wamp.URI(c.Realm).Valid(false):
 		return bad("realm %q is not a valid URI", c.Realm)
 	}
@@ -120,6 +129,11 @@ func (c BridgeConfig) Load() (BridgeConfig, error) {
 		tokens[i] = t
 	}
 	c.Tokens = tokens
+	keys, err := c.loadKeys()
+	if err != nil {
+		return c, err
+	}
+	c.SignedKeys = keys
 	return c, nil
 }
 
@@ -132,9 +146,12 @@ type Bridge struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[int]*client.Session // by token index
-	limiters []*rate.Limiter
+	sessions map[int]*client.Session // by credential index (identity)
+	limiters []*rate.Limiter         // by token index, then signed key
 	closed   bool
+
+	nonces *nonceCache      // of the signed requests
+	now    func() time.Time // the clock of signed requests' timestamps
 }
 
 // NewBridge returns the bridge for rt. cfg is loaded (Load) first.
@@ -143,8 +160,9 @@ func NewBridge(rt *router.Router, cfg BridgeConfig) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, rt: rt, log: cfg.Logger, sessions: make(map[int]*client.Session)}
-	for range cfg.Tokens {
+	b := &Bridge{cfg: cfg, rt: rt, log: cfg.Logger, sessions: make(map[int]*client.Session),
+		nonces: newNonceCache(cfg.TimestampWindow, maxNonces), now: time.Now}
+	for range len(cfg.Tokens) + len(cfg.SignedKeys) {
 		b.limiters = append(b.limiters, rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst))
 	}
 	return b, nil
@@ -172,7 +190,8 @@ func (b *Bridge) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// session returns token i's session, joining it if need be.
+// session returns credential i's session (see identity), joining it if
+// need be.
 func (b *Bridge) session(ctx context.Context, i int) (*client.Session, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -186,9 +205,9 @@ func (b *Bridge) session(ctx context.Context, i int) (*client.Session, error) {
 			return s, nil
 		}
 	}
-	t := b.cfg.Tokens[i]
+	authid, authrole := b.identity(i)
 	mine, routers := transport.Pipe(transport.Config{})
-	l := router.Listener{Name: "http bridge", Assigned: &router.AssignedAuth{AuthID: t.AuthID, AuthRole: t.AuthRole, Method: "http-bridge"}}
+	l := router.Listener{Name: "http bridge", Assigned: &router.AssignedAuth{AuthID: authid, AuthRole: authrole, Method: "http-bridge"}}
 	go b.rt.AttachFrom(routers, l)
 	s, err := client.Join(ctx, mine, client.Config{Realm: wamp.URI(b.cfg.Realm), Logger: b.log})
 	if err != nil {
@@ -199,13 +218,17 @@ func (b *Bridge) session(ctx context.Context, i int) (*client.Session, error) {
 	return s, nil
 }
 
-// authorize finds the request's token and applies its rate limit; it
-// answers the request itself and returns -1 when it goes no further.
+// authorize finds the request's token or signed key (see identity) and
+// applies its rate limit; it answers the request itself and returns -1
+// when it goes no further.
 func (b *Bridge) authorize(w http.ResponseWriter, r *http.Request) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		fail(w, http.StatusMethodNotAllowed, "", "use POST")
 		return -1
+	}
+	if b.isSigned(r) {
+		return b.authorizeSigned(w, r)
 	}
 	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	found := -1

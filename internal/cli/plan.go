@@ -73,6 +73,9 @@ func (f *routerFlags) plan() (*plan, error) {
 			for i := range b.Tokens {
 				b.Tokens[i].TokenFile = cf.filePath(b.Tokens[i].TokenFile)
 			}
+			for i := range b.SignedKeys {
+				b.SignedKeys[i].SecretFile = cf.filePath(b.SignedKeys[i].SecretFile)
+			}
 			if _, err := b.Load(); err != nil {
 				return nil, usageError{cf.at(err, "http_bridge")}
 			}
