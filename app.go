@@ -103,6 +103,9 @@ type Application struct {
 	embeds []*embeddedApp
 	host   *Application
 
+	// plugins are the plugged plugins (plugin.go), in Plug order.
+	plugins []*PluginHost
+
 	// logOutput receives the logs built from the log settings; default
 	// os.Stderr (Main sets its stderr).
 	logOutput io.Writer

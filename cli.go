@@ -489,6 +489,9 @@ func (inv *invocation) help(cmd *command) error {
 	for _, e := range app.allEmbedded() {
 		writeFlags(&b, "Settings of "+e.app.name+" (embedded)", owned[e.app.name])
 	}
+	for _, ns := range app.pluginNamespaces() {
+		writeFlags(&b, "Settings of plugin "+ns, owned[pluginOwner(ns)])
+	}
 	if cmd.settings {
 		b.WriteString("\nEach setting comes from its flag, else its environment variable, else\n" +
 			"the settings file (--config, YAML or JSON), else its default.\n")

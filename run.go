@@ -202,6 +202,9 @@ func (app *Application) start(ctx context.Context) error {
 	if err := app.startProcesses(ctx); err != nil {
 		return err
 	}
+	if err := app.startPlugins(ctx); err != nil {
+		return err
+	}
 
 	if ln == nil {
 		app.log.Info("junction: app ready (no HTTP)", "realm", s.Realm, "router", cmp.Or(s.Connect, "embedded"))
@@ -421,6 +424,10 @@ func (app *Application) closeAll(ctx context.Context) error {
 		}
 	}
 	if err := app.closeQueues(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	// After the queues: a plugin's in-flight sends finish first.
+	if err := app.stopPlugins(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := app.closeDataDir(); err != nil {
