@@ -197,3 +197,35 @@ func sleepUnless(d time.Duration, done <-chan struct{}) bool {
 		return false
 	}
 }
+
+// LoginThrottle slows down the logins of another front door of the
+// program (the web admin's form) exactly as the router slows down WAMP
+// authentication, sharing its record: a host guessing passwords is held
+// back on every door. Wait before checking a password; Failed after a
+// wrong one.
+type LoginThrottle struct{ r *Router }
+
+// LoginThrottle returns the router's login throttle.
+func (r *Router) LoginThrottle() LoginThrottle { return LoginThrottle{r} }
+
+// Wait delays a login of user from remoteAddr ("host:port") as the
+// failures of that user and of that host require. It reports false if
+// the attempt is refused (too many queued) or done is closed first.
+func (t LoginThrottle) Wait(remoteAddr, user string, done <-chan struct{}) bool {
+	host := throttleKey(transport.Info{RemoteAddr: remoteAddr})
+	if host == "" {
+		return true
+	}
+	a := &t.r.auth
+	return a.throttle.wait(host+" "+user, done) == nil && a.spray.wait(host, done) == nil
+}
+
+// Failed counts a failed login of user from remoteAddr.
+func (t LoginThrottle) Failed(remoteAddr, user string) {
+	host := throttleKey(transport.Info{RemoteAddr: remoteAddr})
+	if host == "" {
+		return
+	}
+	t.r.auth.throttle.failed(host + " " + user)
+	t.r.auth.spray.failed(host)
+}

@@ -203,3 +203,15 @@ func (s *session) info() SessionInfo {
 	}
 	return si
 }
+
+// Nodes returns the name of this node and of the peers it sees, sorted,
+// or nil outside a cluster.
+func (r *Router) Nodes() []string {
+	n := r.node.Load()
+	if n == nil {
+		return nil
+	}
+	names := append(n.Peers(), n.name)
+	slices.Sort(names)
+	return names
+}
