@@ -48,6 +48,9 @@ type nodeConfig struct {
 	// HTTPBridge serves POST /publish and /call on the websocket
 	// listeners (package admin), as --http-bridge-token-file does.
 	HTTPBridge *admin.BridgeConfig `yaml:"http_bridge"`
+	// Admin serves the web admin at /admin/ on the websocket listeners
+	// (package admin), as --admin-password-file does.
+	Admin *admin.Config `yaml:"admin"`
 }
 
 // clusterConfig is the cluster section: cluster.Config's settings, and

@@ -29,6 +29,8 @@ type plan struct {
 	links []link.Config
 	// bridge is the HTTP bridge's configuration, nil for none.
 	bridge *admin.BridgeConfig
+	// admin is the web admin's configuration, loaded, nil for none.
+	admin *admin.Config
 }
 
 // plan checks the configuration file and merges it with the flags, which
@@ -80,6 +82,16 @@ func (f *routerFlags) plan() (*plan, error) {
 				return nil, usageError{cf.at(err, "http_bridge")}
 			}
 			p.bridge = b
+		}
+		if a := c.Admin; a != nil {
+			for i := range a.Users {
+				a.Users[i].PasswordFile = cf.filePath(a.Users[i].PasswordFile)
+			}
+			loaded, err := a.Load()
+			if err != nil {
+				return nil, usageError{cf.at(err, "admin")}
+			}
+			p.admin = &loaded
 		}
 		for i, lc := range c.Links {
 			lc.DataDir = cf.filePath(lc.DataDir)
@@ -173,6 +185,18 @@ func (f *routerFlags) plan() (*plan, error) {
 			return nil, usagef("--http-bridge-token-file: %w", err)
 		}
 		p.bridge = &b
+	}
+	if f.adminPasswordFile != "" {
+		a := admin.Config{}
+		if p.admin != nil {
+			a = *p.admin
+		}
+		a.Users = append([]admin.User{admin.PasswordFileUser(f.adminPasswordFile)}, a.Users...)
+		loaded, err := a.Load()
+		if err != nil {
+			return nil, usagef("--admin-password-file: %w", err)
+		}
+		p.admin = &loaded
 	}
 	if err := f.clusterPlan(p, cc); err != nil {
 		return nil, err

@@ -47,6 +47,8 @@ type server struct {
 	links []*link.Link
 	// bridge is the HTTP bridge, nil for none.
 	bridge *admin.Bridge
+	// admin is the web admin, nil for none.
+	admin *admin.Admin
 
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
@@ -72,6 +74,7 @@ type routerFlags struct {
 	nodeName, clusterName, dataDir string
 	clusterTokenFile               string
 	bridgeTokenFile                string
+	adminPasswordFile              string
 	// set holds the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
@@ -98,6 +101,7 @@ func (f *routerFlags) register(fs *flagSet) {
 	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream)", nil)
 	fs.String(&f.clusterTokenFile, "cluster-token-file", "", "`file` holding the secret every node of the cluster shares: routes and NATS connections must present it", nil)
 	fs.String(&f.bridgeTokenFile, "http-bridge-token-file", "", "serve the HTTP bridge (POST /publish, POST /call) to requests bearing the token this `file` holds, as authid and authrole http-bridge in realm1", nil)
+	fs.String(&f.adminPasswordFile, "admin-password-file", "", "serve the web admin at /admin/ to user admin, whose password this `file` holds (hashed when read)", nil)
 	f.logs.register(fs, "info")
 }
 
@@ -118,6 +122,12 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 	log, err := p.logs.logger(stderr)
 	if err != nil {
 		return nil, err
+	}
+	var logs *admin.LogBuffer
+	if p.admin != nil {
+		// The admin's log tail sees what the router logs.
+		logs = admin.NewLogBuffer(log.Handler(), 1000)
+		log = slog.New(logs)
 	}
 	p.cfg.Logger = log
 	p.cfg.Transport.Logger = log
@@ -150,6 +160,12 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 		p.bridge.Logger = log
 		if s.bridge, err = admin.NewBridge(rt, *p.bridge); err != nil {
 			return abandon(usageError{err})
+		}
+	}
+	if p.admin != nil {
+		p.admin.Logger = log
+		if s.admin, err = admin.New(rt, *p.admin, admin.Sources{Logs: logs}); err != nil {
+			return abandon(err)
 		}
 	}
 	for _, lc := range p.links {
@@ -200,6 +216,9 @@ func (s *server) serveHTTP(o openListener) {
 	mux.HandleFunc("/healthz", s.healthz)
 	if s.bridge != nil {
 		s.bridge.Register(mux)
+	}
+	if s.admin != nil {
+		mux.Handle("/admin/", s.admin.Handler())
 	}
 	mux.Handle("/metrics", promhttp.HandlerFor(s.router.Metrics(), promhttp.HandlerOpts{}))
 	srv := &http.Server{
@@ -260,6 +279,11 @@ func (s *server) stop() {
 	if s.bridge != nil {
 		if err := s.bridge.Close(ctx); err != nil {
 			s.log.Warn("http bridge: closing", "err", err)
+		}
+	}
+	if s.admin != nil {
+		if err := s.admin.Close(ctx); err != nil {
+			s.log.Warn("web admin: closing", "err", err)
 		}
 	}
 	s.router.Stop(ctx)

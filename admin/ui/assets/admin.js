@@ -536,7 +536,7 @@ views.console = () => {
     p[mode === 'call' ? 'procedure' : 'topic'] = uri.value.trim();
     call('admin.console.' + mode, p).then((r) => {
       out.className = 'out ok';
-      out.textContent = mode === 'call' ? fmt.json({ args: r.args, kwargs: r.kwargs }) + '\n\n' + r.ms + ' ms' : 'Published: publication ' + r.publication;
+      out.textContent = mode === 'call' ? fmt.json({ args: r.args || [], kwargs: r.kwargs || {} }) + '\n\n' + r.ms + ' ms' : 'Published: publication ' + r.publication;
     }, (err) => { out.className = 'out error'; out.textContent = err.uri ? err.uri + '\n' + fmt.json({ args: err.args, kwargs: err.kwargs }) : err.message; });
   });
   return { el: h('section', {}, h('h1', {}, 'Console'), h('p', { class: 'sub' }, 'Call a procedure or publish to a topic in realm ' + state.realm + ', as an operator authorized for everything.'),

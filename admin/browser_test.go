@@ -1,0 +1,163 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/browsertest"
+	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/wamp"
+)
+
+// TestAdminInChromium logs in to the admin of a router in a real headless
+// Chromium, sees an outside client's session, subscription and
+// registration appear, calls the procedure from the console, kills the
+// session from the page, and saves a screenshot of each view.
+func TestAdminInChromium(t *testing.T) {
+	logs := NewLogBuffer(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}), 500)
+	log := slog.New(logs)
+	rt, err := router.New(router.Config{Logger: log, Realms: []string{"realm1", "com.example.second"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(testPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: log}, Sources{Logs: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", adm.Handler())
+	mux.Handle("/ws", rt)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Close()
+		if err := adm.Close(ctx); err != nil {
+			t.Errorf("admin Close: %v", err)
+		}
+		rt.Stop(ctx)
+	})
+	t.Logf("admin at %s/admin/", srv.URL)
+
+	b := browsertest.New(t, 20*time.Second)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+
+	// The index sends to the login page; a wrong password is refused
+	// there.
+	browsertest.Do(t, b, "open the admin", chromedp.Navigate(srv.URL+"/admin/"), chromedp.WaitVisible(css("#username")))
+	browsertest.Screenshot(t, b, "admin-login")
+	browsertest.Do(t, b, "log in with a wrong password",
+		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), "not the password"),
+		chromedp.Click(css("#submit")), chromedp.WaitVisible(css("p.error")))
+	if msg := browsertest.Get(t, b, "read the error", chromedp.Text(css("p.error"))); !strings.Contains(msg, "Wrong user name or password") {
+		t.Fatalf("after a wrong password the page says %q", msg)
+	}
+	browsertest.Screenshot(t, b, "admin-login-refused")
+	browsertest.Do(t, b, "log in",
+		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), testPassword),
+		chromedp.Click(css("#submit")), chromedp.WaitVisible(css(`body[data-ready="true"]`)),
+		chromedp.WaitVisible(css(`[data-card="Sessions"]`)))
+
+	// An outside client: its session appears within 5 s, as do its
+	// subscription and registration.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	outside, err := client.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", client.Config{Realm: "realm1", AuthID: "outside-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outside.Subscribe(ctx, "com.example.news", func(context.Context, *client.Event) {}, nil); err != nil {
+		t.Fatal(err)
+	}
+	add := func(_ context.Context, inv *client.Invocation) (*client.Result, error) {
+		a, err1 := inv.ArgInt(0)
+		b, err2 := inv.ArgInt(1)
+		if err1 != nil || err2 != nil {
+			return nil, wamp.NewError(wamp.URIInvalidArgument, "two integers please")
+		}
+		return &client.Result{Values: client.Values{Args: wamp.List{a + b}}}, nil
+	}
+	if _, err := outside.Register(ctx, "com.example.add", add, nil); err != nil {
+		t.Fatal(err)
+	}
+	row := fmt.Sprintf(`tr[data-id="%d"]`, outside.ID())
+	browsertest.Screenshot(t, b, "admin-overview")
+	fast, cancelFast := context.WithTimeout(b, 5*time.Second)
+	start := time.Now()
+	err = chromedp.Do(fast, chromedp.Navigate(srv.URL+"/admin/#/sessions"), chromedp.WaitVisible(css(row)))
+	cancelFast()
+	if err != nil {
+		t.Fatalf("the outside session %d did not appear within 5 s: %v", outside.ID(), err)
+	}
+	t.Logf("outside session shown %v after the page was opened", time.Since(start).Round(time.Millisecond))
+	if got := browsertest.Get(t, b, "read the session row", chromedp.Text(css(row))); !strings.Contains(got, "outside-client") || !strings.Contains(got, "websocket / json") {
+		t.Fatalf("the session row says %q", got)
+	}
+	browsertest.Screenshot(t, b, "admin-sessions")
+	browsertest.Do(t, b, "open the subscriptions", chromedp.Navigate(srv.URL+"/admin/#/subscriptions"),
+		chromedp.WaitVisible(css(`tr[data-id] code`)))
+	if got := browsertest.Get(t, b, "read the subscriptions", chromedp.Text(css("table"))); !strings.Contains(got, "com.example.news") || !strings.Contains(got, "outside-client") {
+		t.Fatalf("the subscriptions say %q", got)
+	}
+	browsertest.Screenshot(t, b, "admin-subscriptions")
+	browsertest.Do(t, b, "open the registrations", chromedp.Navigate(srv.URL+"/admin/#/registrations"),
+		chromedp.WaitVisible(css(`tr[data-id] code`)))
+	if got := browsertest.Get(t, b, "read the registrations", chromedp.Text(css("table"))); !strings.Contains(got, "com.example.add") || !strings.Contains(got, "single") {
+		t.Fatalf("the registrations say %q", got)
+	}
+	browsertest.Screenshot(t, b, "admin-registrations")
+
+	// The console calls the procedure, and shows a WAMP error as such.
+	browsertest.Do(t, b, "call from the console", chromedp.Navigate(srv.URL+"/admin/#/console"),
+		chromedp.WaitVisible(css("#console-uri")),
+		chromedp.SendKeys(css("#console-uri"), "com.example.add"), chromedp.SendKeys(css("#console-args"), "[2, 3]"),
+		chromedp.Click(css("#console-send")), chromedp.WaitVisible(css("#console-out.ok")))
+	if got := browsertest.Get(t, b, "read the result", chromedp.Text(css("#console-out"))); !strings.Contains(got, `"args": [`) || !strings.Contains(got, "5") {
+		t.Fatalf("the console shows %q, want the result 5", got)
+	}
+	browsertest.Screenshot(t, b, "admin-console")
+	browsertest.Do(t, b, "call with bad arguments",
+		chromedp.SetValue(css("#console-args"), `["x"]`), chromedp.Click(css("#console-send")), chromedp.WaitVisible(css("#console-out.error")))
+	if got := browsertest.Get(t, b, "read the error", chromedp.Text(css("#console-out"))); !strings.Contains(got, "wamp.error.invalid_argument") {
+		t.Fatalf("the console shows %q, want wamp.error.invalid_argument", got)
+	}
+
+	// The log tail has the login.
+	browsertest.Do(t, b, "open the logs", chromedp.Navigate(srv.URL+"/admin/#/logs"), chromedp.WaitVisible(css("#logbox .line")))
+	if got := browsertest.Get(t, b, "read the logs", chromedp.Text(css("#logbox"))); !strings.Contains(got, "admin: logged in") {
+		t.Fatalf("the log tail shows %q", got)
+	}
+	browsertest.Screenshot(t, b, "admin-logs")
+
+	// Kill from the page (two clicks: the first arms the button).
+	kill := css(row + ` button[data-action="kill"]`)
+	browsertest.Do(t, b, "kill the outside session", chromedp.Navigate(srv.URL+"/admin/#/sessions"),
+		chromedp.WaitVisible(kill), chromedp.Click(kill), chromedp.Click(kill))
+	select {
+	case <-outside.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the session killed from the page is still open")
+	}
+	browsertest.Do(t, b, "see the session gone", chromedp.WaitNotPresent(css(row)))
+
+	// Dark theme.
+	browsertest.Do(t, b, "switch to dark", chromedp.Navigate(srv.URL+"/admin/#/overview"), chromedp.WaitVisible(css(`[data-card="Sessions"]`)),
+		chromedp.Click(css("#theme")), chromedp.WaitVisible(css(`html[data-theme="dark"]`)))
+	browsertest.Screenshot(t, b, "admin-overview-dark")
+}
