@@ -200,7 +200,7 @@ func (a *attempt) finish(o outcome) {
 			return
 		}
 		_ = a.msg.Ack()
-		q.e.metrics.ended(q.name, a.task.Name, outcomeDone)
+		q.ended(a.task.Name, outcomeDone)
 		q.done(rec.Result)
 	case isPermanent(o.err):
 		a.bury(ctx, Failed, o.err)
@@ -213,7 +213,7 @@ func (a *attempt) finish(o outcome) {
 			q.log.Warn("queue: could not record a failed attempt", "task", a.task.Name, "id", a.task.ID, "err", err)
 		}
 		_ = a.msg.NakWithDelay(delay)
-		q.e.metrics.ended(q.name, a.task.Name, outcomeRetry)
+		q.ended(a.task.Name, outcomeRetry)
 		q.log.Info("queue: task failed, will retry", "task", a.task.Name, "id", a.task.ID,
 			"attempt", a.task.Attempt, "retry_in", delay, "err", o.err)
 	default:
@@ -255,7 +255,7 @@ func (a *attempt) bury(ctx context.Context, state State, cause error) {
 	if state == Failed {
 		outcome = outcomeFailed
 	}
-	q.e.metrics.ended(q.name, a.task.Name, outcome)
+	q.ended(a.task.Name, outcome)
 	q.log.Warn("queue: task "+string(state), "task", a.task.Name, "id", a.task.ID, "attempts", a.task.Attempt, "err", cause)
 	q.done(rec.Result)
 }
@@ -328,4 +328,10 @@ func errorText(err error) string {
 		s = strings.ToValidUTF8(s[:limit], "") + "..."
 	}
 	return s
+}
+
+// ended counts an attempt's outcome: in the metrics, and in Processed.
+func (q *Queue) ended(task, outcome string) {
+	q.pause.processed.Add(1)
+	q.e.metrics.ended(q.name, task, outcome)
 }

@@ -173,6 +173,8 @@ type Queue struct {
 	abandon     chan struct{}      // closed when Stop gives up on in-flight tasks
 	workers     sync.WaitGroup     // the dispatcher and the attempts
 	heartbeat   time.Duration      // how often running tasks renew their lease
+
+	pause pauseState // Pause, Resume, Processed
 }
 
 type runState int

@@ -120,15 +120,20 @@ func (q *Queue) dispatch(ctx context.Context) {
 				break more
 			}
 		}
-		// The pull request ends when ctx does; the server skips a
-		// request whose client has left, so no task is lost in it.
-		batch, err := q.cons.Fetch(n, jetstream.FetchContext(ctx))
+		// The pull request ends when ctx does, or Pause; the server
+		// skips a request whose client has left, so no task is lost in
+		// it.
+		fctx, fetched, ok := q.fetchContext(ctx)
+		if !ok {
+			return
+		}
+		batch, err := q.cons.Fetch(n, jetstream.FetchContext(fctx))
 		got := 0
 		if err == nil {
 			for m := range batch.Messages() {
 				got++
-				if ctx.Err() != nil {
-					_ = m.Nak() // stopping: another worker will take it
+				if fctx.Err() != nil {
+					_ = m.Nak() // stopping or pausing: a worker will take it
 					free <- struct{}{}
 					continue
 				}
@@ -142,7 +147,9 @@ func (q *Queue) dispatch(ctx context.Context) {
 		for ; got < n; got++ {
 			free <- struct{}{}
 		}
-		if err == nil || ctx.Err() != nil {
+		paused := fctx.Err() != nil && ctx.Err() == nil
+		fetched()
+		if err == nil || ctx.Err() != nil || paused {
 			pause = 0
 			continue
 		}
