@@ -80,6 +80,8 @@ type JobInfo struct {
 	RanElsewhere int64 `json:"ran_elsewhere"`
 	// Running reports whether a run is going on now (jitter included).
 	Running bool `json:"running"`
+	// Paused reports whether Pause holds the job's ticks.
+	Paused bool `json:"paused"`
 }
 
 // Results recorded in JobInfo.LastResult.
@@ -108,6 +110,7 @@ type job struct {
 	skips      int64
 	elsewhere  int64
 	running    int
+	paused     bool
 }
 
 func (j *job) info() JobInfo {
@@ -123,5 +126,6 @@ func (j *job) info() JobInfo {
 		Skips:        j.skips,
 		RanElsewhere: j.elsewhere,
 		Running:      j.running > 0,
+		Paused:       j.paused,
 	}
 }

@@ -57,6 +57,14 @@ func (s *Scheduler) loop(ctx context.Context, j *job) {
 // run has its own goroutine, so the loop waits for the next tick at once.
 func (s *Scheduler) tick(ctx context.Context, j *job, tick time.Time) {
 	s.mu.Lock()
+	if j.paused {
+		j.skips++
+		j.lastResult = resultPaused
+		s.mu.Unlock()
+		s.metrics.tick(j.name, outcomeSkipped)
+		s.cfg.Logger.Debug("cron: tick skipped: the job is paused", "job", j.name, "tick", tick)
+		return
+	}
 	if j.opts.NoOverlap && j.running > 0 {
 		s.mu.Unlock()
 		// Counted and logged before the job's record shows the skip, as
@@ -70,6 +78,13 @@ func (s *Scheduler) tick(ctx context.Context, j *job, tick time.Time) {
 		s.mu.Unlock()
 		return
 	}
+	s.mu.Unlock()
+	s.start(ctx, j, tick)
+}
+
+// start starts a run of j for tick on its own goroutine.
+func (s *Scheduler) start(ctx context.Context, j *job, tick time.Time) {
+	s.mu.Lock()
 	j.running++
 	var jitter time.Duration
 	if j.opts.Jitter > 0 {
