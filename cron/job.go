@@ -81,7 +81,7 @@ type JobInfo struct {
 	// Running reports whether a run is going on now (jitter included).
 	Running bool `json:"running"`
 	// Paused reports whether Pause holds the job's ticks.
-	Paused bool `json:"paused"`
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Results recorded in JobInfo.LastResult.
