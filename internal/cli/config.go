@@ -48,6 +48,9 @@ type nodeConfig struct {
 	// HTTPBridge serves POST /publish and /call on the websocket
 	// listeners (package admin), as --http-bridge-token-file does.
 	HTTPBridge *admin.BridgeConfig `yaml:"http_bridge"`
+	// Webhooks POST the events of topics to URLs through a durable
+	// queue (package webhook); see webhook.go.
+	Webhooks *webhookConfig `yaml:"webhooks"`
 	// Admin serves the web admin at /admin/ on the websocket listeners
 	// (package admin), as --admin-password-file does.
 	Admin *admin.Config `yaml:"admin"`

@@ -29,6 +29,8 @@ type plan struct {
 	links []link.Config
 	// bridge is the HTTP bridge's configuration, nil for none.
 	bridge *admin.BridgeConfig
+	// webhooks are the file's webhooks, nil for none.
+	webhooks *webhookConfig
 	// admin is the web admin's configuration, loaded, nil for none.
 	admin *admin.Config
 }
@@ -82,6 +84,9 @@ func (f *routerFlags) plan() (*plan, error) {
 				return nil, usageError{cf.at(err, "http_bridge")}
 			}
 			p.bridge = b
+		}
+		if p.webhooks, err = webhookPlan(cf); err != nil {
+			return nil, err
 		}
 		if a := c.Admin; a != nil {
 			for i := range a.Users {
@@ -198,6 +203,9 @@ func (f *routerFlags) plan() (*plan, error) {
 		}
 		p.admin = &loaded
 	}
+	if err := f.webhookDataDir(p, cc); err != nil {
+		return nil, err
+	}
 	if err := f.clusterPlan(p, cc); err != nil {
 		return nil, err
 	}
@@ -236,8 +244,8 @@ func (f *routerFlags) clusterPlan(p *plan, cc clusterConfig) error {
 	}
 	p.cluster.Cluster = cc.Cluster
 	if !cc.Enabled() {
-		if set("node-name") || set("data-dir") || set("cluster-token-file") {
-			return usagef("--node-name, --data-dir and --cluster-token-file need --cluster-listen or --nats")
+		if set("node-name") || set("data-dir") && p.webhooks == nil || set("cluster-token-file") {
+			return usagef("--node-name, --data-dir and --cluster-token-file need --cluster-listen or --nats (or, for --data-dir, webhooks)")
 		}
 		return nil
 	}

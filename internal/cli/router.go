@@ -49,6 +49,8 @@ type server struct {
 	bridge *admin.Bridge
 	// admin is the web admin, nil for none.
 	admin *admin.Admin
+	// webhooks are the node's webhooks, nil for none.
+	webhooks *webhooks
 
 	// stopRawSockets makes the RawSocket accept loops close their
 	// listeners; rawSockets waits for the loops.
@@ -98,7 +100,7 @@ func (f *routerFlags) register(fs *flagSet) {
 	fs.String(&f.natsURLs, "nats", "", "join a cluster through an existing NATS deployment, comma-separated `nats://HOST:PORT,...`, instead of an embedded server", checkNATSURLs)
 	fs.String(&f.nodeName, "node-name", "", "this node's `name` in the cluster (default: host name and cluster port)", checkNodeName)
 	fs.String(&f.clusterName, "cluster-name", cluster.DefaultCluster, "the cluster's `name`: nodes with other names on the same NATS do not see each other", checkNodeName)
-	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream)", nil)
+	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream); the webhooks' queue goes in its webhooks subdirectory", nil)
 	fs.String(&f.clusterTokenFile, "cluster-token-file", "", "`file` holding the secret every node of the cluster shares: routes and NATS connections must present it", nil)
 	fs.String(&f.bridgeTokenFile, "http-bridge-token-file", "", "serve the HTTP bridge (POST /publish, POST /call) to requests bearing the token this `file` holds, as authid and authrole http-bridge in realm1", nil)
 	fs.String(&f.adminPasswordFile, "admin-password-file", "", "serve the web admin at /admin/ to user admin, whose password this `file` holds (hashed when read)", nil)
@@ -162,9 +164,18 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			return abandon(usageError{err})
 		}
 	}
+	if p.webhooks != nil {
+		if s.webhooks, err = startWebhooks(p.webhooks, rt, log); err != nil {
+			return abandon(err)
+		}
+	}
 	if p.admin != nil {
 		p.admin.Logger = log
-		if s.admin, err = admin.New(rt, *p.admin, admin.Sources{Logs: logs}); err != nil {
+		src := admin.Sources{Logs: logs}
+		if s.webhooks != nil {
+			src.Webhooks = func() any { return s.webhooks.Status() }
+		}
+		if s.admin, err = admin.New(rt, *p.admin, src); err != nil {
 			return abandon(err)
 		}
 	}
@@ -286,6 +297,7 @@ func (s *server) stop() {
 			s.log.Warn("web admin: closing", "err", err)
 		}
 	}
+	s.webhooks.stop(ctx)
 	s.router.Stop(ctx)
 	if s.node != nil {
 		if err := s.node.Close(); err != nil {
