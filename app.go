@@ -67,6 +67,7 @@ type Application struct {
 	clusterCfg   *cluster.Config // the cluster the settings ask for, nil for none (planCluster)
 	cluster      clusterNode     // nil unless the app is a node of a cluster
 	rt           *router.Router  // embedded router, nil with Connect
+	adm          adminState      // the web admin and HTTP bridge (admin_app.go)
 	sess         *client.Session // the app's own WAMP session
 	srv          *http.Server
 	ln           net.Listener
@@ -214,6 +215,9 @@ func (app *Application) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	app.mu.Unlock()
 	if rt != nil && r.URL.Path == wsPath {
 		rt.ServeHTTP(w, r)
+		return
+	}
+	if app.serveAdmin(w, r) {
 		return
 	}
 	if p := app.settings.Metrics; p != "" && r.URL.Path == p {

@@ -99,7 +99,7 @@ func (app *Application) Start(ctx context.Context) error {
 		app.mu.Unlock()
 		return err
 	}
-	app.log = log
+	app.log = app.withLogTail(log)
 	app.mu.Unlock()
 	app.testDefaults()
 
@@ -126,6 +126,9 @@ func (app *Application) start(ctx context.Context) error {
 			return err
 		}
 		if err := app.planCluster(); err != nil {
+			return err
+		}
+		if err := app.checkAdmin(); err != nil {
 			return err
 		}
 	}
@@ -203,6 +206,9 @@ func (app *Application) start(ctx context.Context) error {
 		return err
 	}
 	if err := app.startPlugins(ctx); err != nil {
+		return err
+	}
+	if err := app.startAdmin(ln); err != nil {
 		return err
 	}
 
@@ -411,6 +417,9 @@ func (app *Application) closeAll(ctx context.Context) error {
 		}
 	} else if ln != nil {
 		ln.Close()
+	}
+	if err := app.closeAdmin(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("junction: web admin: %w", err))
 	}
 	if err := app.stopProcesses(ctx); err != nil {
 		errs = append(errs, err)

@@ -60,6 +60,17 @@ type Settings struct {
 	// (and the embedded router's), ahead of its own routes. Default
 	// /metrics; "" serves none.
 	Metrics string `flag:"metrics" json:"metrics" yaml:"metrics" help:"path of the Prometheus metrics endpoint (\"\" for none)"`
+	// Admin serves the web admin at /admin/ (package admin), to user
+	// admin with a password made for the run and logged at start, unless
+	// AdminPasswordFile gives one. It needs the embedded router.
+	Admin bool `flag:"admin" json:"admin" yaml:"admin" help:"serve the web admin at /admin/ (user admin; a password made for the run is logged unless --admin-password-file gives one)"`
+	// AdminPasswordFile serves the web admin to user admin, whose
+	// password the file holds (hashed when read).
+	AdminPasswordFile string `flag:"admin-password-file" json:"admin-password-file" yaml:"admin-password-file" help:"serve the web admin at /admin/ to user admin, whose password this file holds"`
+	// HTTPBridgeTokenFile serves the HTTP bridge (POST /publish, POST
+	// /call, crossbar.io's bodies) to requests bearing the token the
+	// file holds, as authid and authrole http-bridge.
+	HTTPBridgeTokenFile string `flag:"http-bridge-token-file" json:"http-bridge-token-file" yaml:"http-bridge-token-file" help:"serve POST /publish and /call to requests bearing the token this file holds"`
 	// LogFormat is text or json. Default text.
 	LogFormat string `flag:"log-format" json:"log-format" yaml:"log-format" help:"log format: text or json"`
 	// LogLevel is debug, info, warn or error. Default info (debug with

@@ -141,6 +141,7 @@ func (app *Application) Queue(name string, opts ...Option) *Queue {
 	app.queues = append(app.queues, q)
 	app.openEmbedded, app.startCluster = queue.Open, startClusterNode
 	app.mu.Unlock()
+	adminQueues = queuesForAdmin
 	for _, o := range opts {
 		qo, ok := o.(queueOption)
 		if !ok || !qo.applyQueue(&q.cfg) {

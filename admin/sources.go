@@ -104,6 +104,9 @@ type ProcessInfo struct {
 	PID      int       `json:"pid,omitempty"`
 	Restarts int       `json:"restarts"`
 	Started  time.Time `json:"started,omitzero"`
+	// LastExit says how the last run ended ("exit status 1", "signal:
+	// killed"), "" before one has.
+	LastExit string `json:"last_exit,omitempty"`
 	// Logs are its last lines of output.
 	Logs []string `json:"logs,omitempty"`
 }
