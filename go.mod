@@ -3,6 +3,7 @@ module github.com/junction-run/junction
 go 1.26.0
 
 require (
+	github.com/ergochat/irc-go v0.5.0
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/gobwas/ws v1.5.0
 	github.com/mmcdole/gofeed v1.4.2
