@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,10 @@ func TestDemoOnce(t *testing.T) {
 // TestDemoAppHTTP drives the demo app's HTTP routes: an RPC behind a
 // route, a task enqueued and its result, and a bad request.
 func TestDemoAppHTTP(t *testing.T) {
-	app := demoApp(slog.New(slog.DiscardHandler), "127.0.0.1:0", t.TempDir())
+	app, password, err := demoApp(slog.New(slog.DiscardHandler), "127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -104,6 +108,18 @@ func TestDemoAppHTTP(t *testing.T) {
 	}
 	if code, body := get("GET", "/"); code != 200 || !strings.Contains(body, "/api/add") {
 		t.Errorf("GET /: %d %s", code, body)
+	}
+	// The web admin is on, with the password the demo made.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for pw, want := range map[string]int{password: http.StatusSeeOther, "wrong": http.StatusUnauthorized} {
+		resp, err := noRedirect.PostForm(base+"/admin/login", url.Values{"username": {"admin"}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("admin login with %q: %d, want %d", pw, resp.StatusCode, want)
+		}
 	}
 }
 

@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -54,7 +56,10 @@ func runDemo(f *demoFlags, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(data)
 
 	wait := notifySignals()
-	app := demoApp(log, f.listen, data)
+	app, password, err := demoApp(log, f.listen, data)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := app.Start(ctx); err != nil {
@@ -68,6 +73,7 @@ func runDemo(f *demoFlags, stdout, stderr io.Writer) error {
 	base := "http://" + app.Addr().String()
 	url := "ws://" + app.Addr().String() + "/ws"
 	fmt.Fprintf(stdout, "app:   serving %s/ (HTTP) and %s (WAMP, realm realm1)\n", base, url)
+	fmt.Fprintf(stdout, "admin: %s/admin/ (user admin, password %s)\n", base, password)
 	if err := demo(url, stdout); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -84,10 +90,16 @@ func runDemo(f *demoFlags, stdout, stderr io.Writer) error {
 }
 
 // demoApp is the demo's application: the framework's main pieces in a
-// few lines each.
-func demoApp(log *slog.Logger, listen, data string) *junction.Application {
+// few lines each, and the web admin, whose password it makes and
+// returns.
+func demoApp(log *slog.Logger, listen, data string) (*junction.Application, string, error) {
+	password := rand.Text()[:16]
+	pwFile := filepath.Join(data, "admin-password")
+	if err := os.WriteFile(pwFile, []byte(password), 0o600); err != nil {
+		return nil, "", err
+	}
 	app := junction.New("demo", junction.WithLogger(log), junction.WithSettings(func(s *junction.Settings) {
-		s.Listen, s.DataDir = listen, data
+		s.Listen, s.DataDir, s.AdminPasswordFile = listen, data, pwFile
 	}))
 	app.Register("add", func(a, b int) int { return a + b }) // demo.add
 	squares := app.Queue("squares", junction.Workers(2))
@@ -103,7 +115,8 @@ func demoApp(log *slog.Logger, listen, data string) *junction.Application {
 			"POST /api/square?n=12   enqueues a task; GET /api/tasks/ID waits for its result\n"+
 			"WAMP at /ws, realm realm1: demo.add, demo.news, demo.time (every 5s),\n"+
 			"     junction.queue.squares.*, junction.cron.list, wamp.session.*\n"+
-			"GET  /metrics           Prometheus metrics\n")
+			"GET  /metrics           Prometheus metrics\n"+
+			"GET  /admin/            the web admin (user admin; the demo printed the password)\n")
 	})
 	app.HTTP.Get("/api/add", junction.Handle(func(w http.ResponseWriter, r *http.Request) error {
 		a, errA := strconv.Atoi(junction.Query(r, "a"))
@@ -137,7 +150,7 @@ func demoApp(log *slog.Logger, listen, data string) *junction.Application {
 		}
 		return junction.JSON(w, http.StatusOK, res)
 	}))
-	return app
+	return app, password, nil
 }
 
 // demo plays one publisher/subscriber and one caller over real WebSocket
