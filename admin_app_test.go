@@ -91,10 +91,10 @@ func TestAdminOfAnApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadRow := fmt.Sprintf(`#dead tr[data-id="%s"]`, id)
-	browsertest.Do(t, b, "open the queues", chromedp.Navigate(base+"/admin/#/queues"),
-		chromedp.WaitVisible(css(`tr[data-id="mail"] a`)), chromedp.Click(css(`tr[data-id="mail"] a`)),
-		chromedp.WaitVisible(css(deadRow)))
-	if got := browsertest.Get(t, b, "read the dead task", chromedp.Text(css(deadRow))); !strings.Contains(got, "smtp server down") || !strings.Contains(got, "ann@example.com") {
+	browsertest.Do(t, b, "open the queues", chromedp.Navigate(base+"/admin/#/queues"))
+	browsertest.Click(t, b, `tr[data-id="mail"] a`)
+	browsertest.Do(t, b, "see the dead task", chromedp.WaitVisible(css(deadRow)))
+	if got := browsertest.Text(t, b, deadRow); !strings.Contains(got, "smtp server down") || !strings.Contains(got, "ann@example.com") {
 		t.Fatalf("the dead task's row says %q", got)
 	}
 	browsertest.Screenshot(t, b, "app-admin-queues")
@@ -102,7 +102,8 @@ func TestAdminOfAnApp(t *testing.T) {
 	if err := os.WriteFile(marker, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	browsertest.Do(t, b, "requeue", chromedp.Click(css(deadRow+` button[data-action="requeue"]`)), chromedp.WaitNotPresent(css(deadRow)))
+	browsertest.Click(t, b, deadRow+` button[data-action="requeue"]`)
+	browsertest.Do(t, b, "see the task requeued", chromedp.WaitNotPresent(css(deadRow)))
 	select {
 	case to := <-sent:
 		if to != "ann@example.com" {
@@ -111,17 +112,28 @@ func TestAdminOfAnApp(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the requeued task did not complete")
 	}
+	// Its state and result, looked up from the page.
+	browsertest.Do(t, b, "look the task up", chromedp.SendKeys(css("#task-queue"), "mail"), chromedp.SendKeys(css("#task-id"), id),
+		chromedp.Click(css(`#task-form button`)), chromedp.WaitVisible(css("#task-out.ok")))
+	waitFor(t, func() bool {
+		got := browsertest.Text(t, b, "#task-out")
+		if strings.Contains(got, `"state": "done"`) && strings.Contains(got, "sent to ann@example.com") {
+			return true
+		}
+		// Done a moment after the event: ask again.
+		browsertest.Do(t, b, "look the task up again", chromedp.Click(css(`#task-form button`)))
+		return false
+	})
 
 	// Pause from the page: the queue's row says so.
-	browsertest.Do(t, b, "pause the queue", chromedp.Click(css(`tr[data-id="mail"] button[data-action="pause"]`)),
-		chromedp.WaitVisible(css(`tr[data-id="mail"] .badge.paused`)))
-	browsertest.Do(t, b, "resume the queue", chromedp.Click(css(`tr[data-id="mail"] button[data-action="pause"]`)),
-		chromedp.WaitVisible(css(`tr[data-id="mail"] .badge.running`)))
+	browsertest.Click(t, b, `tr[data-id="mail"] button[data-action="pause"]`)
+	browsertest.Do(t, b, "see the queue paused", chromedp.WaitVisible(css(`tr[data-id="mail"] .badge.paused`)))
+	browsertest.Click(t, b, `tr[data-id="mail"] button[data-action="pause"]`)
+	browsertest.Do(t, b, "see the queue resumed", chromedp.WaitVisible(css(`tr[data-id="mail"] .badge.running`)))
 
 	// Run the hourly job now.
-	browsertest.Do(t, b, "run the job", chromedp.Navigate(base+"/admin/#/cron"),
-		chromedp.WaitVisible(css(`tr[data-id="report"] button[data-action="run"]`)),
-		chromedp.Click(css(`tr[data-id="report"] button[data-action="run"]`)))
+	browsertest.Do(t, b, "open the jobs", chromedp.Navigate(base+"/admin/#/cron"))
+	browsertest.Click(t, b, `tr[data-id="report"] button[data-action="run"]`)
 	select {
 	case <-ran:
 	case <-time.After(20 * time.Second):
@@ -132,13 +144,14 @@ func TestAdminOfAnApp(t *testing.T) {
 
 	// Restart the worker process from the page: a new PID answers.
 	before := callInt(t, s, "worker.pid")
-	restart := css(`tr[data-id="worker"] button[data-action="restart"]`)
-	browsertest.Do(t, b, "open the processes", chromedp.Navigate(base+"/admin/#/processes"), chromedp.WaitVisible(restart))
-	if got := browsertest.Get(t, b, "read the process row", chromedp.Text(css(`tr[data-id="worker"]`))); !strings.Contains(got, fmt.Sprint(before)) {
+	restart := `tr[data-id="worker"] button[data-action="restart"]`
+	browsertest.Do(t, b, "open the processes", chromedp.Navigate(base+"/admin/#/processes"), chromedp.WaitVisible(css(restart)))
+	if got := browsertest.Text(t, b, `tr[data-id="worker"]`); !strings.Contains(got, fmt.Sprint(before)) {
 		t.Fatalf("the worker's row %q lacks its PID %d", got, before)
 	}
 	browsertest.Screenshot(t, b, "app-admin-processes")
-	browsertest.Do(t, b, "restart the worker", chromedp.Click(restart), chromedp.Click(restart))
+	browsertest.Click(t, b, restart) // arms it
+	browsertest.Click(t, b, restart)
 	waitFor(t, func() bool {
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -151,7 +164,7 @@ func TestAdminOfAnApp(t *testing.T) {
 	})
 	// The page redraws the view every second.
 	waitFor(t, func() bool {
-		got := browsertest.Get(t, b, "read the process row", chromedp.Text(css(`tr[data-id="worker"]`)))
+		got := browsertest.Text(t, b, `tr[data-id="worker"]`)
 		return strings.Contains(got, "running") && !strings.Contains(got, fmt.Sprint(before))
 	})
 }

@@ -65,7 +65,7 @@ func TestAdminInChromium(t *testing.T) {
 	browsertest.Do(t, b, "log in with a wrong password",
 		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), "not the password"),
 		chromedp.Click(css("#submit")), chromedp.WaitVisible(css("p.error")))
-	if msg := browsertest.Get(t, b, "read the error", chromedp.Text(css("p.error"))); !strings.Contains(msg, "Wrong user name or password") {
+	if msg := browsertest.Text(t, b, "p.error"); !strings.Contains(msg, "Wrong user name or password") {
 		t.Fatalf("after a wrong password the page says %q", msg)
 	}
 	browsertest.Screenshot(t, b, "admin-login-refused")
@@ -106,19 +106,19 @@ func TestAdminInChromium(t *testing.T) {
 		t.Fatalf("the outside session %d did not appear within 5 s: %v", outside.ID(), err)
 	}
 	t.Logf("outside session shown %v after the page was opened", time.Since(start).Round(time.Millisecond))
-	if got := browsertest.Get(t, b, "read the session row", chromedp.Text(css(row))); !strings.Contains(got, "outside-client") || !strings.Contains(got, "websocket / json") {
+	if got := browsertest.Text(t, b, row); !strings.Contains(got, "outside-client") || !strings.Contains(got, "websocket / json") {
 		t.Fatalf("the session row says %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-sessions")
 	browsertest.Do(t, b, "open the subscriptions", chromedp.Navigate(srv.URL+"/admin/#/subscriptions"),
 		chromedp.WaitVisible(css(`tr[data-id] code`)))
-	if got := browsertest.Get(t, b, "read the subscriptions", chromedp.Text(css("table"))); !strings.Contains(got, "com.example.news") || !strings.Contains(got, "outside-client") {
+	if got := browsertest.Text(t, b, "table"); !strings.Contains(got, "com.example.news") || !strings.Contains(got, "outside-client") {
 		t.Fatalf("the subscriptions say %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-subscriptions")
 	browsertest.Do(t, b, "open the registrations", chromedp.Navigate(srv.URL+"/admin/#/registrations"),
 		chromedp.WaitVisible(css(`tr[data-id] code`)))
-	if got := browsertest.Get(t, b, "read the registrations", chromedp.Text(css("table"))); !strings.Contains(got, "com.example.add") || !strings.Contains(got, "single") {
+	if got := browsertest.Text(t, b, "table"); !strings.Contains(got, "com.example.add") || !strings.Contains(got, "single") {
 		t.Fatalf("the registrations say %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-registrations")
@@ -128,27 +128,28 @@ func TestAdminInChromium(t *testing.T) {
 		chromedp.WaitVisible(css("#console-uri")),
 		chromedp.SendKeys(css("#console-uri"), "com.example.add"), chromedp.SendKeys(css("#console-args"), "[2, 3]"),
 		chromedp.Click(css("#console-send")), chromedp.WaitVisible(css("#console-out.ok")))
-	if got := browsertest.Get(t, b, "read the result", chromedp.Text(css("#console-out"))); !strings.Contains(got, `"args": [`) || !strings.Contains(got, "5") {
+	if got := browsertest.Text(t, b, "#console-out"); !strings.Contains(got, `"args": [`) || !strings.Contains(got, "5") {
 		t.Fatalf("the console shows %q, want the result 5", got)
 	}
 	browsertest.Screenshot(t, b, "admin-console")
 	browsertest.Do(t, b, "call with bad arguments",
 		chromedp.SetValue(css("#console-args"), `["x"]`), chromedp.Click(css("#console-send")), chromedp.WaitVisible(css("#console-out.error")))
-	if got := browsertest.Get(t, b, "read the error", chromedp.Text(css("#console-out"))); !strings.Contains(got, "wamp.error.invalid_argument") {
+	if got := browsertest.Text(t, b, "#console-out"); !strings.Contains(got, "wamp.error.invalid_argument") {
 		t.Fatalf("the console shows %q, want wamp.error.invalid_argument", got)
 	}
 
 	// The log tail has the login.
 	browsertest.Do(t, b, "open the logs", chromedp.Navigate(srv.URL+"/admin/#/logs"), chromedp.WaitVisible(css("#logbox .line")))
-	if got := browsertest.Get(t, b, "read the logs", chromedp.Text(css("#logbox"))); !strings.Contains(got, "admin: logged in") {
+	if got := browsertest.Text(t, b, "#logbox"); !strings.Contains(got, "admin: logged in") {
 		t.Fatalf("the log tail shows %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-logs")
 
 	// Kill from the page (two clicks: the first arms the button).
-	kill := css(row + ` button[data-action="kill"]`)
-	browsertest.Do(t, b, "kill the outside session", chromedp.Navigate(srv.URL+"/admin/#/sessions"),
-		chromedp.WaitVisible(kill), chromedp.Click(kill), chromedp.Click(kill))
+	kill := row + ` button[data-action="kill"]`
+	browsertest.Do(t, b, "open the sessions", chromedp.Navigate(srv.URL+"/admin/#/sessions"), chromedp.WaitVisible(css(kill)))
+	browsertest.Click(t, b, kill) // arms it
+	browsertest.Click(t, b, kill)
 	select {
 	case <-outside.Done():
 	case <-time.After(5 * time.Second):

@@ -6,6 +6,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,4 +116,42 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+// Text returns the text of the first element sel (a CSS selector)
+// matches, "" if none does. It reads the page in one evaluation, so a
+// view that redraws itself (a live table) cannot pull the node away
+// between finding it and reading it, as it can from chromedp.Text.
+func Text(t testing.TB, ctx context.Context, sel string) string {
+	t.Helper()
+	q, err := json.Marshal(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Get(t, ctx, "read "+sel, chromedp.Evaluate[string](`(document.querySelector(`+string(q)+`) || {innerText: ""}).innerText`))
+}
+
+// Click clicks the first element sel matches, waiting for one to be
+// there (up to the tab's timeout). The element is found and clicked in
+// one evaluation, so a live view redrawing itself cannot swap it out in
+// between, as it can under chromedp.Click.
+func Click(t testing.TB, ctx context.Context, sel string) {
+	t.Helper()
+	q, err := json.Marshal(sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := `(() => { const e = document.querySelector(` + string(q) + `); if (!e || e.disabled) return false; e.click(); return true; })()`
+	d := 30 * time.Second
+	if w, ok := ctx.(withTimeout); ok {
+		d = w.d
+	}
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if Get(t, ctx, "click "+sel, chromedp.Evaluate[bool](js)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("click %s: no such element after %v", sel, d)
+		}
+	}
 }

@@ -57,18 +57,23 @@ function call(proc, params) {
 }
 
 // confirmButton: a button that acts on its second click within 3s, so
-// that nothing is killed or deleted by a stray click.
-function confirmButton(label, action, attrs) {
+// that nothing is killed or deleted by a stray click. key names what it
+// acts on: a live table that redraws the button keeps it armed.
+const armed = new Map(); // key → time the arming ends
+function confirmButton(label, action, attrs, key) {
+  key = key || label;
   const b = h('button', Object.assign({ type: 'button', class: 'danger' }, attrs || {}), label);
-  let armed = false;
+  const isArmed = () => (armed.get(key) || 0) > Date.now();
+  if (isArmed()) b.textContent = 'Sure?';
   b.addEventListener('click', () => {
-    if (!armed) {
-      armed = true; b.textContent = 'Sure?';
-      setTimeout(() => { armed = false; b.textContent = label; }, 3000);
+    if (!isArmed()) {
+      armed.set(key, Date.now() + 3000); b.textContent = 'Sure?';
+      setTimeout(() => { if (!isArmed()) b.textContent = label; }, 3050);
       return;
     }
+    armed.delete(key);
     b.disabled = true;
-    action().catch((e) => toast(e.message, true)).finally(() => { b.disabled = false; armed = false; b.textContent = label; });
+    action().catch((e) => toast(e.message, true)).finally(() => { b.disabled = false; b.textContent = label; });
   });
   return b;
 }
@@ -104,7 +109,14 @@ class Table {
     this.el.append(this.tools, this.body, this.pager);
   }
 
-  set(rows) { this.rows = rows || []; this.draw(); }
+  // set shows rows. A live view calls it every second: the same rows
+  // are not drawn again for 5 s (relative times aside, nothing would
+  // change), so that the table does not flicker under the pointer.
+  set(rows) {
+    const key = JSON.stringify(rows || []);
+    if (key === this.key && Date.now() - this.drawn < 5000) return;
+    this.key = key; this.rows = rows || []; this.draw();
+  }
 
   refresh() { if (this.o.fetch) this.load(); else this.draw(); }
 
@@ -135,6 +147,7 @@ class Table {
   }
 
   draw(pageRows) {
+    this.drawn = Date.now();
     const rows = pageRows || this.view();
     const pages = Math.max(1, Math.ceil(this.total / this.o.pageSize));
     if (this.page >= pages) { this.page = pages - 1; if (this.o.fetch) { this.load(); return; } return this.draw(); }
@@ -181,7 +194,7 @@ function drawChart(canvas, series, labels) {
   g.scale(dpr, dpr);
   const css = getComputedStyle(document.documentElement);
   const col = (v) => css.getPropertyValue(v).trim();
-  const n = Math.max(...series.map((s) => s.length), 2);
+  const n = 120; // points across: two minutes of ticks, the latest at the right
   const top = Math.max(1, ...series.flat());
   const pad = { l: 48, r: 8, t: 8, b: 20 };
   g.font = '11px system-ui, sans-serif'; g.fillStyle = col('--muted'); g.strokeStyle = col('--line'); g.lineWidth = 1;
@@ -303,7 +316,7 @@ views.sessions = () => {
       { key: 'messages_in', label: 'In', render: (r) => fmt.num(r.messages_in) },
       { key: 'messages_out', label: 'Out', render: (r) => fmt.num(r.messages_out) },
       { label: '', sort: false, render: (r) => confirmButton('Kill', () => call('admin.session.kill', { realm: state.realm, id: r.id })
-        .then(() => toast('Session ' + r.id + ' killed')), { dataset: { action: 'kill' } }) }],
+        .then(() => toast('Session ' + r.id + ' killed')), { dataset: { action: 'kill' } }, 'kill ' + r.id) }],
     empty: () => empty('No session in ' + state.realm, 'Connect a WAMP client to the router\'s /ws to see it here.'),
   });
   t.load();
@@ -376,7 +389,7 @@ views.queues = () => {
           { key: 'ended', label: 'Died', render: (r) => fmt.ago(r.ended) },
           { label: '', sort: false, render: (r) => h('span', {},
             actionButton('Requeue', () => call('admin.queue.requeue', { queue: name, id: r.id }).then(() => { toast('Task requeued'); show(name); load(); }), { dataset: { action: 'requeue' } }), ' ',
-            confirmButton('Delete', () => call('admin.queue.delete', { queue: name, id: r.id }).then(() => { toast('Task deleted'); show(name); load(); }), { dataset: { action: 'delete' } })) }],
+            confirmButton('Delete', () => call('admin.queue.delete', { queue: name, id: r.id }).then(() => { toast('Task deleted'); show(name); load(); }), { dataset: { action: 'delete' } }, 'delete ' + r.id)) }],
         empty: () => empty('No dead task in ' + name, 'Tasks that fail every attempt land here, to be requeued or deleted.'),
       });
       dt.set(tasks);
@@ -386,8 +399,20 @@ views.queues = () => {
   let last = null;
   const load = () => call('admin.queues').then((qs) => t.set(qs), (e) => t.body.replaceChildren(errorBox(e)));
   load();
+  // Look up any task by queue and ID: state, attempts, error, result.
+  const lookQueue = h('input', { id: 'task-queue', placeholder: 'queue', autocomplete: 'off' });
+  const lookID = h('input', { id: 'task-id', placeholder: 'task ID', autocomplete: 'off', size: 28 });
+  const lookOut = h('pre', { class: 'out', id: 'task-out' }, 'A task\'s state, attempts, error and result appear here.');
+  const look = h('form', { class: 'toolbar', id: 'task-form' }, lookQueue, lookID, h('button', { type: 'submit' }, 'Look up'));
+  look.addEventListener('submit', (e) => {
+    e.preventDefault();
+    call('admin.queue.task', { queue: lookQueue.value.trim() || open, id: lookID.value.trim() }).then(
+      (task) => { lookOut.className = 'out ok'; lookOut.textContent = fmt.json(task); },
+      (err) => { lookOut.className = 'out error'; lookOut.textContent = err.message; });
+  });
   return {
-    el: h('section', {}, h('h1', {}, 'Task queues'), h('p', { class: 'sub' }, 'Durable queues on JetStream: counts across every process. Click a queue for its dead tasks.'), t.el, detail),
+    el: h('section', {}, h('h1', {}, 'Task queues'), h('p', { class: 'sub' }, 'Durable queues on JetStream: counts across every process. Click a queue for its dead tasks.'), t.el, detail,
+      h('div', { class: 'panel' }, h('h2', {}, 'Find a task'), look, lookOut)),
     tick: (tick) => {
       if (!tick.queues) return;
       const now = new Date(tick.time);
@@ -439,7 +464,7 @@ views.processes = () => {
       { key: 'pid', label: 'PID', render: (r) => h('code', {}, r.pid || '') },
       { key: 'restarts', label: 'Restarts' },
       { key: 'started', label: 'Up', render: (r) => r.started && r.status === 'running' ? fmt.span(Math.round((Date.now() - new Date(r.started)) / 1000)) : '' },
-      { label: '', sort: false, render: (r) => confirmButton('Restart', () => call('admin.process.restart', { name: r.name }).then(() => toast(r.name + ' restarting')), { dataset: { action: 'restart' } }) }],
+      { label: '', sort: false, render: (r) => confirmButton('Restart', () => call('admin.process.restart', { name: r.name }).then(() => toast(r.name + ' restarting')), { dataset: { action: 'restart' } }, 'restart ' + r.name) }],
     empty: () => empty('No process', 'Declare one with app.Process or app.Service.'),
   });
   let shown = '';
