@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/browsertest"
+	"github.com/junction-run/junction/wamp"
 )
 
 // TestAdminOfTheRouterProcess is the web admin's acceptance: the junction
@@ -26,37 +29,24 @@ import (
 func TestAdminOfTheRouterProcess(t *testing.T) {
 	b := browsertest.New(t, 20*time.Second)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
 	pw := filepath.Join(dir, "admin-password")
 	if err := os.WriteFile(pw, []byte("s3cret-enough\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "router", "--listen", "127.0.0.1:0", "--admin-password-file", pw)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := bufio.NewScanner(stderr)
-	var url string
-	for logs.Scan() {
-		if m := regexp.MustCompile(`url=(ws://\S+)`).FindStringSubmatch(logs.Text()); m != nil {
-			url = m[1]
-			break
-		}
-	}
-	if url == "" {
-		t.Fatal("router did not log its URL")
-	}
-	go io.Copy(io.Discard, stderr)
+	delivered := make(chan struct{}, 4)
+	ep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		delivered <- struct{}{}
+	}))
+	defer ep.Close()
+	file := writeFile(t, dir, "node.yaml", `
+listeners: [{type: websocket, address: "127.0.0.1:0"}]
+open_realms: [realm1]
+webhooks:
+  hooks:
+    - {name: news, topic: com.ex.news, url: "`+ep.URL+`/hook"}
+`)
+	url, _ := startRouterBinary(t, "--config", file, "--data-dir", filepath.Join(dir, "data"), "--admin-password-file", pw)
 	base := strings.Replace(strings.TrimSuffix(url, "/ws"), "ws://", "http://", 1)
 	t.Logf("admin at %s/admin/", base)
 
@@ -80,6 +70,69 @@ func TestAdminOfTheRouterProcess(t *testing.T) {
 		t.Fatalf("session %d not shown within 5 s: %v", s.ID(), err)
 	}
 	browsertest.Screenshot(t, b, "router-admin-sessions")
+
+	// A webhook delivery, counted in the webhooks view.
+	if _, err := s.Publish(ctx, "com.ex.news", wamp.List{"hello"}, nil, &client.PublishOptions{Acknowledge: true}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-delivered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook was not delivered")
+	}
+	browsertest.Do(t, b, "open the webhooks", chromedp.Navigate(base+"/admin/#/webhooks"), chromedp.WaitVisible(css(`tr[data-id="news"]`)))
+	waitUntil(t, func() bool {
+		row := browsertest.Text(t, b, `tr[data-id="news"] td[data-col="delivered"]`)
+		if row == "1" {
+			return true
+		}
+		browsertest.Do(t, b, "reload the webhooks", chromedp.Reload(), chromedp.WaitVisible(css(`tr[data-id="news"]`)))
+		return false
+	})
+	browsertest.Screenshot(t, b, "router-admin-webhooks")
+}
+
+// startRouterBinary builds the junction binary, runs "junction router"
+// with args until the test ends (killed then, if still running), and
+// returns the WebSocket URL it logs, and the process.
+func startRouterBinary(t *testing.T, args ...string) (string, *exec.Cmd) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "junction")
+	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	cmd := exec.Command(bin, append([]string{"router"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	logs := bufio.NewScanner(stderr)
+	var seen []string
+	for logs.Scan() {
+		seen = append(seen, logs.Text())
+		if m := regexp.MustCompile(`url=(ws://\S+)`).FindStringSubmatch(logs.Text()); m != nil {
+			go io.Copy(io.Discard, stderr)
+			return m[1], cmd
+		}
+	}
+	t.Fatalf("the router did not log its URL:\n%s", strings.Join(seen, "\n"))
+	return "", nil
+}
+
+// waitUntil polls cond until it holds, or fails the test after 10 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 10 s")
+		}
+	}
 }
 
 // TestAdminPlan: the admin section and --admin-password-file, their

@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,12 +83,6 @@ func TestWebhookRouterProcess(t *testing.T) {
 		t.Skip("builds and runs the junction binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
 	bodies := make(chan []byte, 10)
 	ep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
@@ -108,29 +99,7 @@ webhooks:
   hooks:
     - {name: news, topic: com.ex.news, url: "`+ep.URL+`/hook"}
 `)
-	cmd := exec.Command(bin, "router", "--config", file, "--data-dir", filepath.Join(dir, "data"))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	logs := bufio.NewScanner(stderr)
-	var url string
-	var seen []string
-	for logs.Scan() {
-		seen = append(seen, logs.Text())
-		if m := regexp.MustCompile(`url=(ws://\S+)`).FindStringSubmatch(logs.Text()); m != nil {
-			url = m[1]
-			break
-		}
-	}
-	if url == "" {
-		t.Fatalf("router did not log its URL:\n%s", strings.Join(seen, "\n"))
-	}
-	go io.Copy(io.Discard, stderr)
+	url, cmd := startRouterBinary(t, "--config", file, "--data-dir", filepath.Join(dir, "data"))
 	if _, err := os.Stat(filepath.Join(dir, "data", "webhooks")); err != nil {
 		t.Errorf("the queue's directory: %v", err)
 	}
