@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/router"
+	"github.com/junction-run/junction/wamp"
 )
 
 const testPassword = "correct horse battery"
@@ -289,6 +292,22 @@ func (p wampJSON) recv() []any {
 			continue
 		}
 		return m
+	}
+}
+
+// TestAdminRealmIsPrivate: no WAMP client of the administered router
+// reaches the admin realm, whatever its role: it lives in a router of
+// the admin's own, behind the login.
+func TestAdminRealmIsPrivate(t *testing.T) {
+	s := newAdminServer(t, Sources{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := client.Dial(ctx, "ws"+strings.TrimPrefix(s.url, "http")+"/ws", client.Config{Realm: "junction.admin"})
+	if !errors.Is(err, wamp.ErrNoSuchRealm) {
+		t.Fatalf("joining junction.admin on the router: %v, want no_such_realm", err)
+	}
+	if slices.Contains(s.rt.Realms(), "junction.admin") {
+		t.Fatalf("the router serves the admin realm: %v", s.rt.Realms())
 	}
 }
 

@@ -162,3 +162,108 @@ func TestAdminInChromium(t *testing.T) {
 		chromedp.Click(css("#theme")), chromedp.WaitVisible(css(`html[data-theme="dark"]`)))
 	browsertest.Screenshot(t, b, "admin-overview-dark")
 }
+
+// TestAdminWithManySessions: with 10,000 sessions and 1,000
+// registrations, the sessions and registrations views draw in the
+// browser, and sort, in the times logged (reported in the README, not
+// asserted: tests do not judge speed).
+func TestAdminWithManySessions(t *testing.T) {
+	const sessions, registrations = 10000, 1000
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt, err := router.New(router.Config{Logger: quiet, Limits: router.Limits{MaxSessionsPerRealm: 2 * sessions}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(testPassword), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: quiet}, Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", adm.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		srv.Close()
+		adm.Close(ctx)
+		rt.Stop(ctx)
+	})
+
+	// Sessions joined in process, by hand: HELLO, WELCOME, then idle.
+	start := time.Now()
+	for range sessions {
+		p, err := rt.LocalPeer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		if err := p.Send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": wamp.Dict{"callee": wamp.Dict{}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := p.Read(); err != nil || m.Type() != wamp.TypeWelcome {
+			t.Fatalf("HELLO: %v %v", m, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	peer, err := rt.LocalPeer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	callee, err := client.Join(ctx, peer, client.Config{Realm: "realm1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop := func(context.Context, *client.Invocation) (*client.Result, error) { return &client.Result{}, nil }
+	for i := range registrations {
+		if _, err := callee.Register(ctx, wamp.URI(fmt.Sprintf("com.example.proc%04d", i)), noop, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d sessions and %d registrations made in %v", sessions+1, registrations, time.Since(start).Round(time.Millisecond))
+
+	b := browsertest.New(t, 60*time.Second)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	browsertest.Do(t, b, "log in", chromedp.Navigate(srv.URL+"/admin/"), chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), testPassword),
+		chromedp.Click(css("#submit")), chromedp.WaitVisible(css(`body[data-ready="true"]`)))
+	timed := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		start := time.Now()
+		browsertest.Do(t, b, what, actions...)
+		t.Logf("%s: %v", what, time.Since(start).Round(time.Millisecond))
+	}
+	timed("sessions view drawn (10,001 sessions, page of 50)", chromedp.Navigate(srv.URL+"/admin/#/sessions"),
+		chromedp.WaitVisible(css(`tbody tr:nth-child(50)`)))
+	if got := browsertest.Text(t, b, ".toolbar .muted"); got != "10,001 rows" {
+		t.Fatalf("the sessions view counts %q, want 10,001 rows", got)
+	}
+	first := browsertest.Text(t, b, "tbody tr:first-child")
+	timed("sessions sorted by ID, descending", chromedp.Click(css(`th[data-key="id"]`)), chromedp.Click(css(`th[data-key="id"]`)),
+		chromedp.WaitVisible(css(`th[data-key="id"] .arrow`)))
+	waitUntil(t, func() bool { return browsertest.Text(t, b, "tbody tr:first-child") != first })
+	browsertest.Screenshot(t, b, "admin-10k-sessions")
+	timed("registrations view drawn (1,000, page of 50)", chromedp.Navigate(srv.URL+"/admin/#/registrations"),
+		chromedp.WaitVisible(css(`tbody tr:nth-child(50)`)))
+	if got := browsertest.Text(t, b, ".toolbar .muted"); got != "1,000 rows" {
+		t.Fatalf("the registrations view counts %q, want 1,000 rows", got)
+	}
+	timed("registrations filtered", chromedp.SendKeys(css("input.filter"), "proc099"), chromedp.WaitNotPresent(css(`tbody tr:nth-child(11)`)))
+	if got := browsertest.Text(t, b, ".toolbar .muted"); got != "10 rows" {
+		t.Fatalf("filtered registrations: %q, want 10 rows", got)
+	}
+}
+
+// waitUntil polls cond until it holds, or fails the test after 10 s.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met after 10 s")
+		}
+	}
+}
