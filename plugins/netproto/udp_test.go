@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -81,9 +82,11 @@ func TestUDPEchoUnderLoadFromManyClients(t *testing.T) {
 func TestUDPDropsDatagramsTooLargeOrOverTheBound(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
+	var blocked atomic.Int32
 	s := startUDP(t, &UDPServer{Config: UDPConfig{MaxDatagram: 100, MaxInFlight: 2},
 		Handler: PacketHandlerFunc(func(ctx context.Context, p *Packet) error {
 			if string(p.Data) == "block" {
+				blocked.Add(1)
 				select {
 				case <-release:
 				case <-ctx.Done():
@@ -104,13 +107,23 @@ func TestUDPDropsDatagramsTooLargeOrOverTheBound(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := s.Stats().Accepted
-	for range 2 {
+	// Fill both slots with blocked handlers. A late "small", sent again
+	// while the CPU was busy, may hold a slot for a moment and get a
+	// "block" dropped: send again until both are held.
+	deadline := time.Now().Add(30 * time.Second)
+	for blocked.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for two blocked handlers")
+		}
+		n := blocked.Load()
 		c.Write([]byte("block"))
+		for wait := time.Now().Add(200 * time.Millisecond); blocked.Load() == n && time.Now().Before(wait); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
-	waitFor(t, "two blocked handlers", func() bool { return s.Stats().Accepted == before+2 })
+	dropped := s.Stats().Dropped
 	c.Write([]byte("over"))
-	waitFor(t, "a datagram over MaxInFlight to be dropped", func() bool { return s.Stats().Dropped >= 1 })
+	waitFor(t, "a datagram over MaxInFlight to be dropped", func() bool { return s.Stats().Dropped > dropped })
 	once.Do(func() { close(release) })
 	if err := exchange(c, "after"); err != nil {
 		t.Fatal(err)
