@@ -102,7 +102,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch strings.ToUpper(c.SASLMech) {
-	case "", "PLAIN", "EXTERNAL":
+	case "", "PLAIN":
+		if (c.SASLLogin == "") != (c.SASLPassword == "") || strings.EqualFold(c.SASLMech, "PLAIN") && c.SASLLogin == "" {
+			errs = append(errs, errors.New("irc: SASL PLAIN needs both sasl-login and sasl-password"))
+		}
+	case "EXTERNAL":
+		if !c.TLS {
+			errs = append(errs, errors.New("irc: SASL EXTERNAL logs in with the TLS client certificate: it needs tls"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("irc: sasl-mech %q: want PLAIN or EXTERNAL", c.SASLMech))
 	}

@@ -344,6 +344,10 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Server: "h:1", Nick: "a b"}, "nick"},
 		{Config{Server: "h:1", Channels: []string{"junction"}}, `channel "junction"`},
 		{Config{Server: "h:1", SASLMech: "SCRAM"}, "sasl-mech"},
+		{Config{Server: "h:1", SASLLogin: "a"}, "needs both sasl-login and sasl-password"},
+		{Config{Server: "h:1", SASLMech: "plain"}, "needs both"},
+		{Config{Server: "h:1", SASLMech: "EXTERNAL"}, "it needs tls"},
+		{Config{Server: "h:1", SASLMech: "EXTERNAL", TLS: true}, ""},
 		{Config{Server: "h:1", Channels: []string{"#a", "#b key"}}, ""},
 	} {
 		err := c.cfg.Validate()
