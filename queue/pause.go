@@ -12,17 +12,16 @@ type pauseState struct {
 	// resumed is nil while running; while paused, a channel closed by
 	// Resume, on which the dispatcher waits.
 	resumed chan struct{}
-	// cancelFetch ends the dispatcher's pull request in flight, so that
-	// a pause takes effect at once; nil between fetches.
-	cancelFetch context.CancelFunc
 	// processed counts the attempts that ended here (Processed).
 	processed atomic.Uint64
 }
 
 // Pause stops this process's workers from taking tasks of the queue:
 // those running finish, the others wait in the queue for Resume or for
-// another process. Nothing is lost, and enqueuing goes on. Pausing a
-// paused queue does nothing.
+// another process. A task that the pull request in flight brings during
+// the pause is given back at once (it does not count as an attempt).
+// Nothing is lost, and enqueuing goes on. Pausing a paused queue does
+// nothing.
 func (q *Queue) Pause() {
 	p := &q.pause
 	p.mu.Lock()
@@ -31,11 +30,6 @@ func (q *Queue) Pause() {
 		return
 	}
 	p.resumed = make(chan struct{})
-	if p.cancelFetch != nil {
-		// The server skips a pull request whose client has left: no task
-		// is lost in it.
-		p.cancelFetch()
-	}
 	q.log.Info("queue: paused", "queue", q.name)
 }
 
@@ -64,30 +58,20 @@ func (q *Queue) Paused() bool {
 // from it.
 func (q *Queue) Processed() uint64 { return q.pause.processed.Load() }
 
-// fetchContext waits while the queue is paused, then returns the context
-// of the next pull request, which Pause cancels; ok is false once ctx has
-// ended.
-func (q *Queue) fetchContext(ctx context.Context) (fctx context.Context, done func(), ok bool) {
-	p := &q.pause
-	for {
-		p.mu.Lock()
-		resumed := p.resumed
-		if resumed == nil {
-			fctx, cancel := context.WithCancel(ctx)
-			p.cancelFetch = cancel
-			p.mu.Unlock()
-			return fctx, func() {
-				p.mu.Lock()
-				p.cancelFetch = nil
-				p.mu.Unlock()
-				cancel()
-			}, true
-		}
-		p.mu.Unlock()
-		select {
-		case <-resumed:
-		case <-ctx.Done():
-			return nil, nil, false
-		}
+// waitResumed waits while the queue is paused, and reports false if ctx
+// ends first. A pull request in flight is not cut short: the server
+// would go on handing it tasks, which would wait out their lease.
+func (q *Queue) waitResumed(ctx context.Context) bool {
+	q.pause.mu.Lock()
+	resumed := q.pause.resumed
+	q.pause.mu.Unlock()
+	if resumed == nil {
+		return true
+	}
+	select {
+	case <-resumed:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -120,20 +120,18 @@ func (q *Queue) dispatch(ctx context.Context) {
 				break more
 			}
 		}
-		// The pull request ends when ctx does, or Pause; the server
-		// skips a request whose client has left, so no task is lost in
-		// it.
-		fctx, fetched, ok := q.fetchContext(ctx)
-		if !ok {
+		if !q.waitResumed(ctx) {
 			return
 		}
-		batch, err := q.cons.Fetch(n, jetstream.FetchContext(fctx))
+		// The pull request ends when ctx does; the server skips a
+		// request whose client has left, so no task is lost in it.
+		batch, err := q.cons.Fetch(n, jetstream.FetchContext(ctx))
 		got := 0
 		if err == nil {
 			for m := range batch.Messages() {
 				got++
-				if fctx.Err() != nil {
-					_ = m.Nak() // stopping or pausing: a worker will take it
+				if ctx.Err() != nil || q.Paused() {
+					_ = m.Nak() // stopping or paused: a worker will take it
 					free <- struct{}{}
 					continue
 				}
@@ -147,9 +145,7 @@ func (q *Queue) dispatch(ctx context.Context) {
 		for ; got < n; got++ {
 			free <- struct{}{}
 		}
-		paused := fctx.Err() != nil && ctx.Err() == nil
-		fetched()
-		if err == nil || ctx.Err() != nil || paused {
+		if err == nil || ctx.Err() != nil {
 			pause = 0
 			continue
 		}
