@@ -174,7 +174,7 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 		src := admin.Sources{Logs: logs}
 		if s.webhooks != nil {
 			src.Webhooks = func() any { return s.webhooks.Status() }
-			src.Queues = webhookQueues{s.webhooks.d.Queue()}
+			src.Queues = webhookQueues(s.webhooks.d.Queue())
 		}
 		if s.admin, err = admin.New(rt, *p.admin, src); err != nil {
 			return abandon(err)

@@ -55,7 +55,7 @@ func TestWebhookQueuesForAdmin(t *testing.T) {
 	if _, err := s.Publish(ctx, "com.ex.h", wamp.List{"x"}, nil, &client.PublishOptions{Acknowledge: true}); err != nil {
 		t.Fatal(err)
 	}
-	aq := webhookQueues{w.d.Queue()}
+	aq := webhookQueues(w.d.Queue())
 	for {
 		qs, err := aq.Queues(ctx)
 		if err != nil {
