@@ -114,10 +114,10 @@ func (x *api) procedures() map[string]handler {
 		"admin.queue.delete":    x.queueDelete,
 		"admin.queue.pause":     x.queuePause,
 		"admin.cron":            x.cronJobs,
-		"admin.cron.run":        x.cronRun,
-		"admin.cron.pause":      x.cronPause,
+		"admin.cron.run":        x.named("cron jobs", x.hasCron, x.cronRun),
+		"admin.cron.pause":      x.named("cron jobs", x.hasCron, x.cronPause),
 		"admin.processes":       x.processes,
-		"admin.process.restart": x.processRestart,
+		"admin.process.restart": x.named("processes", x.hasProcesses, x.processRestart),
 	}
 	return m
 }
@@ -599,7 +599,7 @@ func (x *api) queuePause(ctx context.Context, p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.a.log.Info("admin: queue paused or resumed", "queue", name, "paused", p.flag("paused"), "user", caller(p))
+	x.a.log.Info("admin: "+pausedOrResumed("queue", p), "queue", name, "user", caller(p))
 	return true, q.Pause(ctx, name, p.flag("paused"))
 }
 
@@ -610,30 +610,6 @@ func (x *api) cronJobs(context.Context, params) (any, error) {
 	return nonNil(x.a.src.Cron.Jobs()), nil
 }
 
-func (x *api) cronRun(_ context.Context, p params) (any, error) {
-	if x.a.src.Cron == nil {
-		return nil, errNone("cron jobs")
-	}
-	name, err := p.need("name")
-	if err != nil {
-		return nil, err
-	}
-	x.a.log.Info("admin: job run now", "job", name, "user", caller(p))
-	return true, x.a.src.Cron.Run(name)
-}
-
-func (x *api) cronPause(_ context.Context, p params) (any, error) {
-	if x.a.src.Cron == nil {
-		return nil, errNone("cron jobs")
-	}
-	name, err := p.need("name")
-	if err != nil {
-		return nil, err
-	}
-	x.a.log.Info("admin: job paused or resumed", "job", name, "paused", p.flag("paused"), "user", caller(p))
-	return true, x.a.src.Cron.Pause(name, p.flag("paused"))
-}
-
 func (x *api) processes(context.Context, params) (any, error) {
 	if x.a.src.Processes == nil {
 		return []ProcessInfo{}, nil
@@ -641,16 +617,47 @@ func (x *api) processes(context.Context, params) (any, error) {
 	return nonNil(x.a.src.Processes.Processes()), nil
 }
 
-func (x *api) processRestart(_ context.Context, p params) (any, error) {
-	if x.a.src.Processes == nil {
-		return nil, errNone("processes")
+// named returns the handler of an operator's action on the job or
+// process called by the "name" parameter: refused when the program has
+// none (what), logged as done by the user.
+func (x *api) named(what string, have func() bool, do func(name string, p params) (done string, err error)) handler {
+	return func(_ context.Context, p params) (any, error) {
+		if !have() {
+			return nil, errNone(what)
+		}
+		name, err := p.need("name")
+		if err != nil {
+			return nil, err
+		}
+		done, err := do(name, p)
+		if err != nil {
+			return nil, err
+		}
+		x.a.log.Info("admin: "+done, "name", name, "user", caller(p))
+		return true, nil
 	}
-	name, err := p.need("name")
-	if err != nil {
-		return nil, err
+}
+
+func (x *api) hasCron() bool      { return x.a.src.Cron != nil }
+func (x *api) hasProcesses() bool { return x.a.src.Processes != nil }
+
+func (x *api) cronRun(name string, _ params) (string, error) {
+	return "job run now", x.a.src.Cron.Run(name)
+}
+
+func (x *api) cronPause(name string, p params) (string, error) {
+	return pausedOrResumed("job", p), x.a.src.Cron.Pause(name, p.flag("paused"))
+}
+
+func (x *api) processRestart(name string, _ params) (string, error) {
+	return "process restarted", x.a.src.Processes.Restart(name)
+}
+
+func pausedOrResumed(what string, p params) string {
+	if p.flag("paused") {
+		return what + " paused"
 	}
-	x.a.log.Info("admin: process restarted", "process", name, "user", caller(p))
-	return true, x.a.src.Processes.Restart(name)
+	return what + " resumed"
 }
 
 // nonNil returns s, or an empty list for nil: the page gets [] rather
