@@ -37,10 +37,12 @@ type adminServer struct {
 	url string
 }
 
-func newAdminServer(t *testing.T, src Sources) *adminServer {
+func newAdminServer(t *testing.T, cfg router.Config, src Sources) *adminServer {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := router.New(router.Config{Logger: quiet})
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	rt, err := router.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func newAdminServer(t *testing.T, src Sources) *adminServer {
 	if err := os.WriteFile(pw, []byte(testPassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: quiet}, src)
+	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: cfg.Logger}, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func newAdminServer(t *testing.T, src Sources) *adminServer {
 	mux.Handle("/ws", rt)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		srv.Close()
 		if err := adm.Close(ctx); err != nil {
@@ -65,6 +67,7 @@ func newAdminServer(t *testing.T, src Sources) *adminServer {
 		}
 		rt.Stop(ctx)
 	})
+	t.Logf("admin at %s/admin/", srv.URL)
 	return &adminServer{rt: rt, adm: adm, srv: srv, url: srv.URL}
 }
 
@@ -111,7 +114,7 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 }
 
 func TestLogin(t *testing.T) {
-	s := newAdminServer(t, Sources{})
+	s := newAdminServer(t, router.Config{}, Sources{})
 	c := browser(t)
 
 	// Nothing answers without a login, assets and the login page aside.
@@ -299,7 +302,7 @@ func (p wampJSON) recv() []any {
 // reaches the admin realm, whatever its role: it lives in a router of
 // the admin's own, behind the login.
 func TestAdminRealmIsPrivate(t *testing.T) {
-	s := newAdminServer(t, Sources{})
+	s := newAdminServer(t, router.Config{}, Sources{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := client.Dial(ctx, "ws"+strings.TrimPrefix(s.url, "http")+"/ws", client.Config{Realm: "junction.admin"})
@@ -312,7 +315,7 @@ func TestAdminRealmIsPrivate(t *testing.T) {
 }
 
 func TestLoginThrottled(t *testing.T) {
-	s := newAdminServer(t, Sources{})
+	s := newAdminServer(t, router.Config{}, Sources{})
 	c := browser(t)
 	// The router's throttle lets three failures through at once, then
 	// makes each attempt wait: the fourth wrong password takes longer.

@@ -18,7 +18,6 @@ import (
 
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/router"
-	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -54,8 +53,7 @@ type api struct {
 	// through a trusted listener: made for this run, never shown.
 	ticket string
 
-	mu      sync.Mutex
-	console map[string]*client.Session // by user and realm
+	console *pool[[2]string] // by user and realm
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,7 +72,7 @@ func newAPI(a *Admin) (*api, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	x := &api{a: a, prt: prt, started: time.Now(), ticket: randomToken(), console: map[string]*client.Session{}, cancel: cancel}
+	x := &api{a: a, prt: prt, started: time.Now(), ticket: randomToken(), console: newPool[[2]string](a.rt), cancel: cancel}
 	peer, err := prt.LocalPeer()
 	if err == nil {
 		x.backend, err = client.Join(ctx, peer, client.Config{Realm: adminRealm, AuthID: "junction-admin", Logger: quiet})
@@ -188,20 +186,7 @@ func (x *api) logout(user string) {
 
 func (x *api) close(ctx context.Context) error {
 	x.cancel()
-	x.mu.Lock()
-	console := x.console
-	x.console = map[string]*client.Session{}
-	x.mu.Unlock()
-	var errs []error
-	for _, s := range console {
-		if err := s.Close(ctx); err != nil && !errors.Is(err, client.ErrSessionClosed) {
-			errs = append(errs, err)
-		}
-	}
-	if err := x.backend.Close(ctx); err != nil && !errors.Is(err, client.ErrSessionClosed) {
-		errs = append(errs, err)
-	}
-	errs = append(errs, x.prt.Stop(ctx))
+	errs := []error{x.console.close(ctx), closeSession(ctx, x.backend), x.prt.Stop(ctx)}
 	x.wg.Wait()
 	return errors.Join(errs...)
 }
@@ -426,50 +411,40 @@ func (x *api) entries(list func(string) ([]router.EntryInfo, error)) handler {
 // everything (the admin is its operator).
 
 func (x *api) consoleSession(ctx context.Context, user, realm string) (*client.Session, error) {
-	key := user + "\x00" + realm
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if s := x.console[key]; s != nil {
-		select {
-		case <-s.Done():
-		default:
-			return s, nil
-		}
-	}
-	mine, routers := transport.Pipe(transport.Config{})
 	l := router.Listener{Name: "web admin console", Trusted: &router.TrustedAuth{Ticket: x.ticket, Role: "admin"}}
-	go x.a.rt.AttachFrom(routers, l)
-	s, err := client.Join(ctx, mine, client.Config{Realm: wamp.URI(realm), AuthID: user,
+	return x.console.get(ctx, [2]string{user, realm}, l, client.Config{Realm: wamp.URI(realm), AuthID: user,
 		Auth: []client.Authenticator{client.TicketAuth(x.ticket)}, Logger: x.a.log})
+}
+
+// consoleCall returns the console session of the call's user in the realm
+// the call names, and the call's other required parameter (topic or
+// procedure) and payload.
+func (x *api) consoleCall(ctx context.Context, p params, target string) (*client.Session, wamp.URI, wamp.List, wamp.Dict, error) {
+	realm, err := p.need("realm")
 	if err != nil {
-		mine.Close()
-		return nil, err
+		return nil, "", nil, nil, err
 	}
-	x.console[key] = s
-	return s, nil
+	uri, err := p.need(target)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	args, kwargs, err := payload(p)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	s, err := x.consoleSession(ctx, caller(p), realm)
+	return s, wamp.URI(uri), args, kwargs, err
 }
 
 // caller returns the user who made the call: its session's authid.
 func caller(p params) string { return p.str("_user") }
 
 func (x *api) publish(ctx context.Context, p params) (any, error) {
-	realm, err := p.need("realm")
+	s, topic, args, kwargs, err := x.consoleCall(ctx, p, "topic")
 	if err != nil {
 		return nil, err
 	}
-	topic, err := p.need("topic")
-	if err != nil {
-		return nil, err
-	}
-	s, err := x.consoleSession(ctx, caller(p), realm)
-	if err != nil {
-		return nil, err
-	}
-	args, kwargs, err := payload(p)
-	if err != nil {
-		return nil, err
-	}
-	id, err := s.Publish(ctx, wamp.URI(topic), args, kwargs, &client.PublishOptions{Acknowledge: true})
+	id, err := s.Publish(ctx, topic, args, kwargs, &client.PublishOptions{Acknowledge: true})
 	if err != nil {
 		return nil, err
 	}
@@ -477,26 +452,14 @@ func (x *api) publish(ctx context.Context, p params) (any, error) {
 }
 
 func (x *api) call(ctx context.Context, p params) (any, error) {
-	realm, err := p.need("realm")
-	if err != nil {
-		return nil, err
-	}
-	proc, err := p.need("procedure")
-	if err != nil {
-		return nil, err
-	}
-	s, err := x.consoleSession(ctx, caller(p), realm)
-	if err != nil {
-		return nil, err
-	}
-	args, kwargs, err := payload(p)
+	s, proc, args, kwargs, err := x.consoleCall(ctx, p, "procedure")
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	res, err := s.Call(ctx, wamp.URI(proc), args, kwargs, nil)
+	res, err := s.Call(ctx, proc, args, kwargs, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/router"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -59,7 +60,7 @@ func (p wampJSON) call(req int, proc string, kwargs map[string]any) (any, string
 // TestSessionsPaged: a realm of thousands of sessions is sent a page at
 // a time, filtered and sorted on the server.
 func TestSessionsPaged(t *testing.T) {
-	s := newAdminServer(t, Sources{})
+	s := newAdminServer(t, router.Config{}, Sources{})
 	const n = 3000
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

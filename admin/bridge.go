@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -23,7 +22,6 @@ import (
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/wamphttp"
 	"github.com/junction-run/junction/router"
-	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -145,10 +143,8 @@ type Bridge struct {
 	rt  *router.Router
 	log *slog.Logger
 
-	mu       sync.Mutex
-	sessions map[int]*client.Session // by credential index (identity)
-	limiters []*rate.Limiter         // by token index, then signed key
-	closed   bool
+	sessions *pool[int]      // by credential index (identity)
+	limiters []*rate.Limiter // by token index, then signed key
 
 	nonces *nonceCache      // of the signed requests
 	now    func() time.Time // the clock of signed requests' timestamps
@@ -160,7 +156,7 @@ func NewBridge(rt *router.Router, cfg BridgeConfig) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, rt: rt, log: cfg.Logger, sessions: make(map[int]*client.Session),
+	b := &Bridge{cfg: cfg, rt: rt, log: cfg.Logger, sessions: newPool[int](rt),
 		nonces: newNonceCache(cfg.TimestampWindow, maxNonces), now: time.Now}
 	for range len(cfg.Tokens) + len(cfg.SignedKeys) {
 		b.limiters = append(b.limiters, rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst))
@@ -175,47 +171,14 @@ func (b *Bridge) Register(mux *http.ServeMux) {
 }
 
 // Close closes the bridge's sessions.
-func (b *Bridge) Close(ctx context.Context) error {
-	b.mu.Lock()
-	b.closed = true
-	sessions := b.sessions
-	b.sessions = map[int]*client.Session{}
-	b.mu.Unlock()
-	var errs []error
-	for _, s := range sessions {
-		if err := s.Close(ctx); err != nil && !errors.Is(err, client.ErrSessionClosed) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
+func (b *Bridge) Close(ctx context.Context) error { return b.sessions.close(ctx) }
 
 // session returns credential i's session (see identity), joining it if
 // need be.
 func (b *Bridge) session(ctx context.Context, i int) (*client.Session, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return nil, client.ErrSessionClosed
-	}
-	if s := b.sessions[i]; s != nil {
-		select {
-		case <-s.Done():
-		default:
-			return s, nil
-		}
-	}
 	authid, authrole := b.identity(i)
-	mine, routers := transport.Pipe(transport.Config{})
 	l := router.Listener{Name: "http bridge", Assigned: &router.AssignedAuth{AuthID: authid, AuthRole: authrole, Method: "http-bridge"}}
-	go b.rt.AttachFrom(routers, l)
-	s, err := client.Join(ctx, mine, client.Config{Realm: wamp.URI(b.cfg.Realm), Logger: b.log})
-	if err != nil {
-		mine.Close()
-		return nil, err
-	}
-	b.sessions[i] = s
-	return s, nil
+	return b.sessions.get(ctx, i, l, client.Config{Realm: wamp.URI(b.cfg.Realm), Logger: b.log})
 }
 
 // authorize finds the request's token or signed key (see identity) and

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,39 +24,14 @@ import (
 func TestAdminInChromium(t *testing.T) {
 	logs := NewLogBuffer(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}), 500)
 	log := slog.New(logs)
-	rt, err := router.New(router.Config{Logger: log, Realms: []string{"realm1", "com.example.second"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pw, []byte(testPassword), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: log}, Sources{Logs: logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/admin/", adm.Handler())
-	mux.Handle("/ws", rt)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Close()
-		if err := adm.Close(ctx); err != nil {
-			t.Errorf("admin Close: %v", err)
-		}
-		rt.Stop(ctx)
-	})
-	t.Logf("admin at %s/admin/", srv.URL)
+	srv := newAdminServer(t, router.Config{Logger: log, Realms: []string{"realm1", "com.example.second"}}, Sources{Logs: logs})
 
 	b := browsertest.New(t, 20*time.Second)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	// The index sends to the login page; a wrong password is refused
 	// there.
-	browsertest.Do(t, b, "open the admin", chromedp.Navigate(srv.URL+"/admin/"), chromedp.WaitVisible(css("#username")))
+	browsertest.Do(t, b, "open the admin", chromedp.Navigate(srv.url+"/admin/"), chromedp.WaitVisible(css("#username")))
 	browsertest.Screenshot(t, b, "admin-login")
 	browsertest.Do(t, b, "log in with a wrong password",
 		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), "not the password"),
@@ -78,7 +49,7 @@ func TestAdminInChromium(t *testing.T) {
 	// subscription and registration.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	outside, err := client.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/ws", client.Config{Realm: "realm1", AuthID: "outside-client"})
+	outside, err := client.Dial(ctx, "ws"+strings.TrimPrefix(srv.url, "http")+"/ws", client.Config{Realm: "realm1", AuthID: "outside-client"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +71,7 @@ func TestAdminInChromium(t *testing.T) {
 	browsertest.Screenshot(t, b, "admin-overview")
 	fast, cancelFast := context.WithTimeout(b, 5*time.Second)
 	start := time.Now()
-	err = chromedp.Do(fast, chromedp.Navigate(srv.URL+"/admin/#/sessions"), chromedp.WaitVisible(css(row)))
+	err = chromedp.Do(fast, chromedp.Navigate(srv.url+"/admin/#/sessions"), chromedp.WaitVisible(css(row)))
 	cancelFast()
 	if err != nil {
 		t.Fatalf("the outside session %d did not appear within 5 s: %v", outside.ID(), err)
@@ -110,13 +81,13 @@ func TestAdminInChromium(t *testing.T) {
 		t.Fatalf("the session row says %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-sessions")
-	browsertest.Do(t, b, "open the subscriptions", chromedp.Navigate(srv.URL+"/admin/#/subscriptions"),
+	browsertest.Do(t, b, "open the subscriptions", chromedp.Navigate(srv.url+"/admin/#/subscriptions"),
 		chromedp.WaitVisible(css(`tr[data-id] code`)))
 	if got := browsertest.Text(t, b, "table"); !strings.Contains(got, "com.example.news") || !strings.Contains(got, "outside-client") {
 		t.Fatalf("the subscriptions say %q", got)
 	}
 	browsertest.Screenshot(t, b, "admin-subscriptions")
-	browsertest.Do(t, b, "open the registrations", chromedp.Navigate(srv.URL+"/admin/#/registrations"),
+	browsertest.Do(t, b, "open the registrations", chromedp.Navigate(srv.url+"/admin/#/registrations"),
 		chromedp.WaitVisible(css(`tr[data-id] code`)))
 	if got := browsertest.Text(t, b, "table"); !strings.Contains(got, "com.example.add") || !strings.Contains(got, "single") {
 		t.Fatalf("the registrations say %q", got)
@@ -124,7 +95,7 @@ func TestAdminInChromium(t *testing.T) {
 	browsertest.Screenshot(t, b, "admin-registrations")
 
 	// The console calls the procedure, and shows a WAMP error as such.
-	browsertest.Do(t, b, "call from the console", chromedp.Navigate(srv.URL+"/admin/#/console"),
+	browsertest.Do(t, b, "call from the console", chromedp.Navigate(srv.url+"/admin/#/console"),
 		chromedp.WaitVisible(css("#console-uri")),
 		chromedp.SendKeys(css("#console-uri"), "com.example.add"), chromedp.SendKeys(css("#console-args"), "[2, 3]"),
 		chromedp.Click(css("#console-send")), chromedp.WaitVisible(css("#console-out.ok")))
@@ -139,7 +110,7 @@ func TestAdminInChromium(t *testing.T) {
 	}
 
 	// The log tail has the login.
-	browsertest.Do(t, b, "open the logs", chromedp.Navigate(srv.URL+"/admin/#/logs"), chromedp.WaitVisible(css("#logbox .line")))
+	browsertest.Do(t, b, "open the logs", chromedp.Navigate(srv.url+"/admin/#/logs"), chromedp.WaitVisible(css("#logbox .line")))
 	if got := browsertest.Text(t, b, "#logbox"); !strings.Contains(got, "admin: logged in") {
 		t.Fatalf("the log tail shows %q", got)
 	}
@@ -147,7 +118,7 @@ func TestAdminInChromium(t *testing.T) {
 
 	// Kill from the page (two clicks: the first arms the button).
 	kill := row + ` button[data-action="kill"]`
-	browsertest.Do(t, b, "open the sessions", chromedp.Navigate(srv.URL+"/admin/#/sessions"), chromedp.WaitVisible(css(kill)))
+	browsertest.Do(t, b, "open the sessions", chromedp.Navigate(srv.url+"/admin/#/sessions"), chromedp.WaitVisible(css(kill)))
 	browsertest.Click(t, b, kill) // arms it
 	browsertest.Click(t, b, kill)
 	select {
@@ -158,7 +129,7 @@ func TestAdminInChromium(t *testing.T) {
 	browsertest.Do(t, b, "see the session gone", chromedp.WaitNotPresent(css(row)))
 
 	// Dark theme.
-	browsertest.Do(t, b, "switch to dark", chromedp.Navigate(srv.URL+"/admin/#/overview"), chromedp.WaitVisible(css(`[data-card="Sessions"]`)),
+	browsertest.Do(t, b, "switch to dark", chromedp.Navigate(srv.url+"/admin/#/overview"), chromedp.WaitVisible(css(`[data-card="Sessions"]`)),
 		chromedp.Click(css("#theme")), chromedp.WaitVisible(css(`html[data-theme="dark"]`)))
 	browsertest.Screenshot(t, b, "admin-overview-dark")
 }
@@ -170,28 +141,8 @@ func TestAdminInChromium(t *testing.T) {
 func TestAdminWithManySessions(t *testing.T) {
 	const sessions, registrations = 10000, 1000
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rt, err := router.New(router.Config{Logger: quiet, Limits: router.Limits{MaxSessionsPerRealm: 2 * sessions}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pw, []byte(testPassword), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	adm, err := New(rt, Config{Users: []User{PasswordFileUser(pw)}, Logger: quiet}, Sources{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/admin/", adm.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		srv.Close()
-		adm.Close(ctx)
-		rt.Stop(ctx)
-	})
+	srv := newAdminServer(t, router.Config{Logger: quiet, Limits: router.Limits{MaxSessionsPerRealm: 2 * sessions}}, Sources{})
+	rt := srv.rt
 
 	// Sessions joined in process, by hand: HELLO, WELCOME, then idle.
 	start := time.Now()
@@ -228,7 +179,7 @@ func TestAdminWithManySessions(t *testing.T) {
 
 	b := browsertest.New(t, 60*time.Second)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	browsertest.Do(t, b, "log in", chromedp.Navigate(srv.URL+"/admin/"), chromedp.WaitVisible(css("#username")),
+	browsertest.Do(t, b, "log in", chromedp.Navigate(srv.url+"/admin/"), chromedp.WaitVisible(css("#username")),
 		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), testPassword),
 		chromedp.Click(css("#submit")), chromedp.WaitVisible(css(`body[data-ready="true"]`)))
 	timed := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -237,7 +188,7 @@ func TestAdminWithManySessions(t *testing.T) {
 		browsertest.Do(t, b, what, actions...)
 		t.Logf("%s: %v", what, time.Since(start).Round(time.Millisecond))
 	}
-	timed("sessions view drawn (10,001 sessions, page of 50)", chromedp.Navigate(srv.URL+"/admin/#/sessions"),
+	timed("sessions view drawn (10,001 sessions, page of 50)", chromedp.Navigate(srv.url+"/admin/#/sessions"),
 		chromedp.WaitVisible(css(`tbody tr:nth-child(50)`)))
 	if got := browsertest.Text(t, b, ".toolbar .muted"); got != "10,001 rows" {
 		t.Fatalf("the sessions view counts %q, want 10,001 rows", got)
@@ -247,7 +198,7 @@ func TestAdminWithManySessions(t *testing.T) {
 		chromedp.WaitVisible(css(`th[data-key="id"] .arrow`)))
 	waitUntil(t, func() bool { return browsertest.Text(t, b, "tbody tr:first-child") != first })
 	browsertest.Screenshot(t, b, "admin-10k-sessions")
-	timed("registrations view drawn (1,000, page of 50)", chromedp.Navigate(srv.URL+"/admin/#/registrations"),
+	timed("registrations view drawn (1,000, page of 50)", chromedp.Navigate(srv.url+"/admin/#/registrations"),
 		chromedp.WaitVisible(css(`tbody tr:nth-child(50)`)))
 	if got := browsertest.Text(t, b, ".toolbar .muted"); got != "1,000 rows" {
 		t.Fatalf("the registrations view counts %q, want 1,000 rows", got)
