@@ -1,0 +1,431 @@
+package sms
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/junction-run/junction"
+	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/wamp"
+)
+
+// need returns the path of a program of Debian's kannel packages;
+// without it the test fails under CI and is skipped elsewhere.
+func need(t *testing.T, path, pkg string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (apt-get install %s; .ci/run does)", path, pkg)
+	}
+	t.Skipf("%s is not installed (apt-get install %s)", path, pkg)
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// proc is a program run by a test, its output kept.
+type proc struct {
+	t    *testing.T
+	name string
+	argv []string
+
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	out   strings.Builder
+	lines chan string // each output line, for expectLine
+}
+
+func (p *proc) start(waitAddr string) {
+	p.t.Helper()
+	cmd := exec.Command(p.argv[0], p.argv[1:]...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	if p.lines == nil {
+		p.lines = make(chan string, 10000)
+	}
+	lines := p.lines
+	p.mu.Unlock()
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.out.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		cmd.Wait()
+		close(done)
+	}()
+	if waitAddr == "" {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", waitAddr, time.Second)
+		if err == nil {
+			c.Close()
+			p.t.Logf("%s up on %s", p.name, waitAddr)
+			return
+		}
+		select {
+		case <-done:
+			p.t.Fatalf("%s exited:\n%s", p.name, p.logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s does not listen on %s\n%s", p.name, waitAddr, p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *proc) logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+func (p *proc) stop() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// expectLine waits for an output line containing s.
+func (p *proc) expectLine(s string) string {
+	p.t.Helper()
+	t := time.NewTimer(60 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case line := <-p.lines:
+			if strings.Contains(line, s) {
+				return line
+			}
+		case <-t.C:
+			p.t.Fatalf("%s never printed %q:\n%s", p.name, s, p.logs())
+		}
+	}
+}
+
+// kannel is Debian's Kannel: a bearerbox with a fake SMSC, an smsbox
+// whose sms-service calls the app's get-url, and the fake SMSC's client
+// (fakesmsc), which injects texts and prints those sent to it.
+type kannel struct {
+	SendSMS   string // the sendsms URL
+	bearerbox *proc
+	smsbox    *proc
+	fakesmsc  *proc
+	fakePort  string
+}
+
+func startKannel(t *testing.T, appHTTP string, inject string) *kannel {
+	t.Helper()
+	bb := need(t, "/usr/sbin/bearerbox", "kannel")
+	sb := need(t, "/usr/sbin/smsbox", "kannel")
+	fs := need(t, "/usr/lib/kannel/test/fakesmsc", "kannel-extras")
+	dir := t.TempDir()
+	admin, box, fake, send := freePort(t), freePort(t), freePort(t), freePort(t)
+	conf := fmt.Sprintf(`group = core
+admin-port = %[1]s
+admin-password = %[5]s
+smsbox-port = %[2]s
+box-allow-ip = 127.0.0.1
+admin-allow-ip = 127.0.0.1
+log-level = 1
+
+group = smsc
+smsc = fake
+smsc-id = fake
+port = %[3]s
+connect-allow-ip = 127.0.0.1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = %[2]s
+sendsms-port = %[4]s
+sendsms-interface = 127.0.0.1
+log-level = 1
+
+group = sendsms-user
+username = app
+password = s3cret
+
+group = sms-service
+keyword = default
+catch-all = yes
+get-url = "http://%[6]s/sms/kannel/incoming?from=%%p&to=%%P&text=%%a&id=%%I"
+max-messages = 0
+`, admin, box, fake, send, "adminpw", appHTTP)
+	path := filepath.Join(dir, "kannel.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k := &kannel{SendSMS: "http://127.0.0.1:" + send + "/cgi-bin/sendsms", fakePort: fake}
+	k.bearerbox = &proc{t: t, name: "bearerbox", argv: []string{bb, "-v", "1", path}}
+	k.bearerbox.start("127.0.0.1:" + fake)
+	t.Cleanup(k.bearerbox.stop)
+	k.smsbox = &proc{t: t, name: "smsbox", argv: []string{sb, "-v", "1", path}}
+	k.smsbox.start("127.0.0.1:" + send)
+	t.Cleanup(func() { k.smsbox.stop() })
+	k.fakesmsc = &proc{t: t, name: "fakesmsc", argv: []string{fs, "-H", "127.0.0.1", "-r", fake, "-i", "0.1", "-m", "1", inject}}
+	k.fakesmsc.start("")
+	t.Cleanup(k.fakesmsc.stop)
+	k.fakesmsc.expectLine("fakesmsc: sent message 1")
+	return k
+}
+
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startApp runs an app with the plugin, shut down at cleanup.
+func startApp(t *testing.T, p *Plugin) *junction.Application {
+	t.Helper()
+	logs := &logBuffer{}
+	app := junction.New("shop",
+		junction.WithSettings(func(s *junction.Settings) { s.Listen = "127.0.0.1:0" }),
+		junction.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err := app.Plug(p); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		t.Fatalf("Start: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := app.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("app logs:\n%s", logs)
+		}
+	})
+	return app
+}
+
+func wampClient(t *testing.T, app *junction.Application) *client.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, "ws://"+app.Addr().String()+"/ws", client.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// kannelPlugin is the plugin for a Kannel whose sendsms URL is not known
+// yet: it is set before the first send.
+func kannelPlugin() *Plugin {
+	return New(Config{Backend: "kannel", KannelURL: "http://127.0.0.1:1/cgi-bin/sendsms", KannelUser: "app", KannelPassword: "s3cret",
+		From: "12345", SendBackoff: 100 * time.Millisecond, SendMaxBackoff: time.Second, Timeout: 10 * time.Second})
+}
+
+func TestKannelTextsReachHandlersAndSendReachesTheFakeSMSC(t *testing.T) {
+	p := kannelPlugin()
+	loves := make(chan *Msg, 10)
+	p.Receive(`^LOVE (\w+) (\w+)$`, func(ctx context.Context, m *Msg) error { loves <- m; return nil })
+	app := startApp(t, p)
+	wc := wampClient(t, app)
+	events := make(chan wamp.Dict, 10)
+	if _, err := wc.Subscribe(context.Background(), "sms.received", func(_ context.Context, e *client.Event) {
+		d, _ := e.Arg(0).(wamp.Dict)
+		events <- d
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	k := startKannel(t, app.Addr().String(), "555123 12345 text LOVE alice bob")
+	select {
+	case m := <-loves:
+		if m.From != "555123" || m.To != "12345" || m.Groups[1] != "alice" || m.Groups[2] != "bob" || m.Backend != "kannel" {
+			t.Errorf("text %+v", m)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the injected text did not reach the handler\n%s", k.smsbox.logs())
+	}
+	select {
+	case d := <-events:
+		if d["text"] != "LOVE alice bob" || fmt.Sprint(d["groups"]) != "[LOVE alice bob alice bob]" {
+			t.Errorf("sms.received %v", d)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no sms.received event")
+	}
+
+	p.setKannelURL(k.SendSMS)
+	if _, err := p.Send(context.Background(), "hello from Go", "555123"); err != nil {
+		t.Fatal(err)
+	}
+	k.fakesmsc.expectLine("<12345 555123 text hello from Go>")
+	if _, err := wc.Call(context.Background(), "sms.send", wamp.List{"hello from WAMP", wamp.List{"555777"}}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	k.fakesmsc.expectLine("<12345 555777 text hello from WAMP>")
+}
+
+func TestKannelSendsQueuedWhileSmsboxIsDownAreDeliveredOnce(t *testing.T) {
+	p := kannelPlugin()
+	app := startApp(t, p)
+	k := startKannel(t, app.Addr().String(), "555123 12345 text hi")
+	p.setKannelURL(k.SendSMS)
+
+	k.smsbox.stop()
+	const n = 3
+	var ids []string
+	for i := range n {
+		got, err := p.Send(context.Background(), fmt.Sprintf("queued %d", i), "555123")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got...)
+	}
+	for _, id := range ids { // each failed against the stopped smsbox
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			r, err := p.Queue().Status(context.Background(), id)
+			if err == nil && r.Attempts >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("task %s never tried: %+v %v", id, r, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	k.smsbox.start(strings.TrimPrefix(strings.TrimSuffix(k.SendSMS, "/cgi-bin/sendsms"), "http://"))
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		r, err := p.Queue().Result(ctx, id)
+		cancel()
+		if err != nil || r.State != "done" {
+			t.Fatalf("task %s: %v %+v", id, err, r)
+		}
+	}
+	// Every text reached the fake SMSC; then a marker sent after them
+	// shows nothing else comes.
+	if _, err := p.Send(context.Background(), "marker", "555123"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for {
+		line := k.fakesmsc.expectLine("Got message")
+		if strings.Contains(line, "text marker>") {
+			break
+		}
+		for i := range n {
+			if strings.Contains(line, fmt.Sprintf("text queued %d>", i)) {
+				seen[fmt.Sprintf("queued %d", i)]++
+			}
+		}
+	}
+	for i := range n {
+		if c := seen[fmt.Sprintf("queued %d", i)]; c != 1 {
+			t.Errorf("queued %d reached the SMSC %d times (%v)", i, c, seen)
+		}
+	}
+}
+
+// setKannelURL changes the sendsms URL of a started plugin, for tests
+// whose Kannel starts after the app.
+func (p *Plugin) setKannelURL(u string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg.KannelURL = u
+}
+
+func TestKannelDeliveryReportsArePublished(t *testing.T) {
+	p := kannelPlugin()
+	p.Config.KannelDLR, p.Config.PublicURL = true, "http://127.0.0.1:1" // set for real below
+	app := startApp(t, p)
+	p.mu.Lock()
+	p.cfg.PublicURL = "http://" + app.Addr().String()
+	p.mu.Unlock()
+	wc := wampClient(t, app)
+	reports := make(chan wamp.Dict, 10)
+	if _, err := wc.Subscribe(context.Background(), "sms.delivery", func(_ context.Context, e *client.Event) {
+		d, _ := e.Arg(0).(wamp.Dict)
+		reports <- d
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := startKannel(t, app.Addr().String(), "555123 12345 text hi")
+	p.setKannelURL(k.SendSMS)
+	if _, err := p.Send(context.Background(), "report this", "555888"); err != nil {
+		t.Fatal(err)
+	}
+	k.fakesmsc.expectLine("<12345 555888 text report this>")
+	select {
+	case d := <-reports:
+		if d["to"] != "555888" || d["backend"] != "kannel" || d["ref"] == "" {
+			t.Errorf("report %v", d)
+		}
+		t.Logf("delivery report %v", d)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no delivery report\n%s", k.bearerbox.logs())
+	}
+}
