@@ -72,6 +72,15 @@ func ExampleApplication_AddSettings() {
 	//   --metrics string
 	//         path of the Prometheus metrics endpoint ("" for none)
 	//         (default /metrics, env SHOP_METRICS)
+	//   --admin
+	//         serve the web admin at /admin/ (user admin; a password made for the run is logged unless --admin-password-file gives one)
+	//         (env SHOP_ADMIN)
+	//   --admin-password-file string
+	//         serve the web admin at /admin/ to user admin, whose password this file holds
+	//         (env SHOP_ADMIN_PASSWORD_FILE)
+	//   --http-bridge-token-file string
+	//         serve POST /publish and /call to requests bearing the token this file holds
+	//         (env SHOP_HTTP_BRIDGE_TOKEN_FILE)
 	//   --log-format string
 	//         log format: text or json
 	//         (default text, env SHOP_LOG_FORMAT)

@@ -191,7 +191,7 @@ func (x *api) close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ticks publishes admin.tick every tickEvery.
+// ticks publishes admin.tick every tickEvery while a page is open.
 func (x *api) ticks(ctx context.Context) {
 	defer x.wg.Done()
 	t := time.NewTicker(tickEvery)
@@ -201,6 +201,11 @@ func (x *api) ticks(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			if x.prt.SessionCount() <= 1 {
+				// No page open, the backend alone: nobody to tell, and
+				// queue counts read every task's record.
+				continue
+			}
 			tick := map[string]any{"time": now.UTC(), "changes": x.a.rt.Changes(), "realms": x.a.rt.Stats(), "nodes": x.a.rt.Nodes()}
 			if q := x.a.src.Queues; q != nil {
 				if qs, err := q.Queues(ctx); err == nil {
