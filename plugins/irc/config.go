@@ -13,8 +13,9 @@ import (
 // value is valid but for Server; each field's default applies when it is
 // zero.
 type Config struct {
-	// Server is the IRC server's host:port. Required.
-	Server string `flag:"server" json:"server" yaml:"server" help:"IRC server, host:port"`
+	// Server is the IRC server's host:port. "" turns the plugin off:
+	// Start only logs it, sends wait in the queue.
+	Server string `flag:"server" json:"server" yaml:"server" help:"IRC server, host:port (\"\": the plugin is off)"`
 	// TLS connects with TLS (port 6697 by convention).
 	TLS bool `flag:"tls" json:"tls" yaml:"tls" help:"connect with TLS"`
 	// TLSCAFile, if set, is a PEM file of the CAs to trust instead of
@@ -88,10 +89,10 @@ func (c Config) withDefaults() Config {
 // Validate reports what is wrong with the configuration.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Server == "" {
-		errs = append(errs, errors.New("irc: server: required (host:port)"))
-	} else if _, _, err := net.SplitHostPort(c.Server); err != nil {
-		errs = append(errs, fmt.Errorf("irc: server %q: want host:port", c.Server))
+	if c.Server != "" {
+		if _, _, err := net.SplitHostPort(c.Server); err != nil {
+			errs = append(errs, fmt.Errorf("irc: server %q: want host:port", c.Server))
+		}
 	}
 	if strings.ContainsAny(c.Nick, " ,*?!@#:") {
 		errs = append(errs, fmt.Errorf("irc: nick %q: want no space nor any of ,*?!@#: in it", c.Nick))

@@ -201,6 +201,10 @@ func (p *Plugin) Start(ctx context.Context) error {
 	cfg := p.Config.withDefaults()
 	p.cfg = cfg
 	log := p.host.Logger()
+	if cfg.Server == "" {
+		log.Info("irc: no server (--" + p.host.Namespace() + "-server): the plugin is off")
+		return nil
+	}
 	conn := &ircevent.Connection{
 		Server:        cfg.Server,
 		Nick:          cfg.Nick,

@@ -339,7 +339,7 @@ func TestConfigValidation(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, "server: required"},
+		{Config{}, ""},
 		{Config{Server: "irc.example.org"}, "want host:port"},
 		{Config{Server: "h:1", Nick: "a b"}, "nick"},
 		{Config{Server: "h:1", Channels: []string{"junction"}}, `channel "junction"`},
@@ -360,6 +360,22 @@ func TestConfigValidation(t *testing.T) {
 	if err := p.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "Message(\"(\")") {
 		t.Errorf("bad pattern: %v", err)
 	}
+}
+
+func TestIRCWithoutServerIsOff(t *testing.T) {
+	p := New(Config{})
+	startApp(t, p)
+	if p.Connected() {
+		t.Error("connected without a server")
+	}
+	id, err := p.Send(context.Background(), "#x", "kept in the queue")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a try", func() bool {
+		r, err := p.Queue().Status(context.Background(), id)
+		return err == nil && r.Attempts >= 1 && strings.Contains(r.Error, "not connected")
+	})
 }
 
 func TestSplitText(t *testing.T) {

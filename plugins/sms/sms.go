@@ -118,8 +118,12 @@ func (p *Plugin) Provision(h *junction.PluginHost) error {
 	}); err != nil {
 		return err
 	}
-	h.Handle("/kannel/incoming", http.HandlerFunc(p.kannelIncoming))
-	h.Handle("/kannel/dlr", http.HandlerFunc(p.kannelDLR))
+	// With their methods: a route for every method would conflict with
+	// an app's "GET /" (ServeMux's precedence rules).
+	for _, m := range []string{"GET", "POST"} {
+		h.Handle(m+" /kannel/incoming", http.HandlerFunc(p.kannelIncoming))
+		h.Handle(m+" /kannel/dlr", http.HandlerFunc(p.kannelDLR))
+	}
 	h.Handle("POST /twilio/incoming", http.HandlerFunc(p.twilioIncoming))
 	h.Handle("POST /twilio/status", http.HandlerFunc(p.twilioStatus))
 	counter := func(name, help string) prometheus.Counter {
