@@ -2,15 +2,11 @@ package junction
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/junction-run/junction/admin"
@@ -81,20 +77,17 @@ func (app *Application) startAdmin(ln net.Listener) error {
 	if s.wantsAdmin() {
 		user := admin.PasswordFileUser(s.AdminPasswordFile)
 		if s.AdminPasswordFile == "" {
-			dir, file, password, err := runPassword()
-			if err != nil {
+			var password string
+			var err error
+			if user, password, err = admin.GeneratedUser("admin"); err != nil {
 				return fmt.Errorf("junction: web admin: %w", err)
 			}
-			defer os.RemoveAll(dir)
-			user.PasswordFile = file
-			defer func() {
-				url := "(no HTTP: --listen is empty)"
-				if ln != nil {
-					url = "http://" + ln.Addr().String() + "/admin/"
-				}
-				app.log.Info("junction: web admin: log in as admin with the password made for this run (--admin-password-file sets one)",
-					"url", url, "password", password)
-			}()
+			url := "(no HTTP: --listen is empty)"
+			if ln != nil {
+				url = "http://" + ln.Addr().String() + "/admin/"
+			}
+			app.log.Info("junction: web admin: log in as admin with the password made for this run (--admin-password-file sets one)",
+				"url", url, "password", password)
 		}
 		src := admin.Sources{Logs: app.adm.logs}
 		if len(app.jobs) > 0 {
@@ -117,24 +110,6 @@ func (app *Application) startAdmin(ln net.Listener) error {
 	app.adm.mux = mux
 	app.mu.Unlock()
 	return nil
-}
-
-// runPassword makes the admin's password for this run, in a file of a
-// directory of its own that the caller removes once the admin has read
-// (and hashed) it.
-func runPassword() (dir, file, password string, err error) {
-	b := make([]byte, 15)
-	rand.Read(b)
-	password = base64.RawURLEncoding.EncodeToString(b)
-	if dir, err = os.MkdirTemp("", "junction-admin-"); err != nil {
-		return "", "", "", err
-	}
-	file = filepath.Join(dir, "password")
-	if err := os.WriteFile(file, []byte(password), 0o600); err != nil {
-		os.RemoveAll(dir)
-		return "", "", "", err
-	}
-	return dir, file, password, nil
 }
 
 // serveAdmin serves the requests for the admin and the bridge, and

@@ -56,6 +56,20 @@ var ErrConfig = errors.New("web admin: invalid configuration")
 // for: "admin", whose password FILE holds.
 func PasswordFileUser(file string) User { return User{Name: "admin", PasswordFile: file} }
 
+// GeneratedUser returns user name with a password made now (random, 20
+// characters), given back in the clear to be shown once, and kept only
+// as its bcrypt hash: what --admin without a password file logs in with.
+func GeneratedUser(name string) (u User, password string, err error) {
+	b := make([]byte, 15)
+	rand.Read(b)
+	password = base64.RawURLEncoding.EncodeToString(b)
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return User{}, "", err
+	}
+	return User{Name: name, PasswordHash: string(h)}, password, nil
+}
+
 // Load reads the password files, hashes what they hold, and fills in
 // the defaults; errors name the setting at fault.
 func (c Config) Load() (Config, error) {

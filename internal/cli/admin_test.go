@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,5 +167,34 @@ func TestAdminPlan(t *testing.T) {
 	}
 	if p, err := planFor(t); err != nil || p.admin != nil {
 		t.Fatalf("no admin asked: %+v, %v", p, err)
+	}
+	// --admin alone: a user is made at start; with users, it adds none.
+	if p, err := planFor(t, "--admin"); err != nil || p.admin == nil || len(p.admin.Users) != 0 {
+		t.Fatalf("--admin: %+v, %v", p, err)
+	}
+	if p, err := planFor(t, "--admin", "--admin-password-file", pw); err != nil || len(p.admin.Users) != 1 {
+		t.Fatalf("--admin with a password file: %+v, %v", p, err)
+	}
+}
+
+// TestRouterAdminWithAMadePassword: junction router --admin logs the
+// admin's URL and a password made for the run, which logs in.
+func TestRouterAdminWithAMadePassword(t *testing.T) {
+	var logs logBuffer
+	startRouter(t, &logs, "--listen", "127.0.0.1:0", "--admin")
+	m := regexp.MustCompile(`web admin: .*url=(\S+) password=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no admin password logged:\n%s", logs.String())
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for pw, want := range map[string]int{m[2]: http.StatusSeeOther, "guess": http.StatusUnauthorized} {
+		resp, err := noRedirect.PostForm(m[1]+"login", url.Values{"username": {"admin"}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("login with %q: %d, want %d", pw, resp.StatusCode, want)
+		}
 	}
 }

@@ -191,6 +191,10 @@ func (f *routerFlags) plan() (*plan, error) {
 		}
 		p.bridge = &b
 	}
+	if f.admin && p.admin == nil && f.adminPasswordFile == "" {
+		// A user and password are made at start (startServer).
+		p.admin = &admin.Config{SessionTTL: admin.DefaultSessionTTL}
+	}
 	if f.adminPasswordFile != "" {
 		a := admin.Config{}
 		if p.admin != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -77,6 +78,7 @@ type routerFlags struct {
 	clusterTokenFile               string
 	bridgeTokenFile                string
 	adminPasswordFile              string
+	admin                          bool
 	// set holds the flags given on the command line, which override the
 	// configuration file.
 	set map[string]bool
@@ -103,6 +105,7 @@ func (f *routerFlags) register(fs *flagSet) {
 	fs.String(&f.dataDir, "data-dir", "", "store the embedded NATS server's JetStream in this `directory`, clustered with the peers' (default: no JetStream); the webhooks' queue goes in its webhooks subdirectory", nil)
 	fs.String(&f.clusterTokenFile, "cluster-token-file", "", "`file` holding the secret every node of the cluster shares: routes and NATS connections must present it", nil)
 	fs.String(&f.bridgeTokenFile, "http-bridge-token-file", "", "serve the HTTP bridge (POST /publish, POST /call) to requests bearing the token this `file` holds, as authid and authrole http-bridge in realm1", nil)
+	fs.Bool(&f.admin, "admin", "serve the web admin at /admin/ to user admin, with a password made for the run and logged at start (unless --admin-password-file or the admin section gives users)")
 	fs.String(&f.adminPasswordFile, "admin-password-file", "", "serve the web admin at /admin/ to user admin, whose password this `file` holds (hashed when read)", nil)
 	f.logs.register(fs, "info")
 }
@@ -176,7 +179,17 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			src.Webhooks = func() any { return s.webhooks.Status() }
 			src.Queues = webhookQueues(s.webhooks.d.Queue())
 		}
-		if s.admin, err = admin.New(rt, *p.admin, src); err != nil {
+		cfg := *p.admin
+		if len(cfg.Users) == 0 { // --admin alone
+			u, password, err := admin.GeneratedUser("admin")
+			if err != nil {
+				return abandon(err)
+			}
+			cfg.Users = []admin.User{u}
+			log.Info("web admin: log in as admin with the password made for this run (--admin-password-file sets one)",
+				"url", adminURL(opened), "password", password)
+		}
+		if s.admin, err = admin.New(rt, cfg, src); err != nil {
 			return abandon(err)
 		}
 	}
@@ -359,4 +372,17 @@ func notifySignals() (wait func()) {
 		os.Exit(1)
 	})
 	return func() { <-ctx.Done() }
+}
+
+// adminURL is where the web admin is served: on the first websocket
+// listener.
+func adminURL(opened []openListener) string {
+	for _, o := range opened {
+		if o.spec.kind == listenWebSocket {
+			u := o.url()
+			u = strings.Replace(strings.Replace(u, "wss://", "https://", 1), "ws://", "http://", 1)
+			return strings.TrimSuffix(u, o.spec.path) + "/admin/"
+		}
+	}
+	return "(no websocket listener)"
 }
