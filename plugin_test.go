@@ -336,3 +336,13 @@ func TestEmbeddedAppsPluginsStartWithTheHost(t *testing.T) {
 		t.Errorf("events %q", got)
 	}
 }
+
+func TestRunFailsWithTheMessageOfAPluginThatCannotStart(t *testing.T) {
+	app := New("shop", WithSettings(func(s *Settings) { s.Listen = "127.0.0.1:0"; s.LogLevel = "error" }))
+	app.Plug(&probePlugin{failStarts: 1 << 30}, Namespace("sms"))
+	var stderr strings.Builder
+	code := app.main(testCtx(t), []string{"run"}, io.Discard, &stderr, func(string) (string, bool) { return "", false })
+	if code != 1 || !strings.Contains(stderr.String(), "shop: junction: plugin sms: start: connect tcp://127.0.0.1:1: connection refused") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+}

@@ -287,6 +287,40 @@ func TestIRCSendsQueuedWhileTheServerIsDownAreDeliveredOnce(t *testing.T) {
 	}
 }
 
+func TestIRCFloodControlPacesTheLines(t *testing.T) {
+	srv := startNgircd(t)
+	cfg := testConfig(srv)
+	cfg.FloodBurst, cfg.FloodInterval = 2, 50*time.Millisecond
+	p := New(cfg)
+	startApp(t, p)
+	alice := dialClient(t, srv.Addr, "alice")
+	var lines []string
+	for i := range 12 {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	start := time.Now()
+	if _, err := p.Send(context.Background(), "alice", strings.Join(lines, "\n")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	alice.expect("12 lines", func(m ircmsg.Message) bool {
+		if m.Command == "PRIVMSG" && m.Nick() == "bot" {
+			got = append(got, m.Params[1])
+		}
+		return len(got) == len(lines)
+	})
+	elapsed := time.Since(start)
+	if !slices.Equal(got, lines) {
+		t.Errorf("got %q", got)
+	}
+	// Past the burst of 2, one line per 50ms: the 12th line leaves at
+	// least 10 intervals after the first. (A lower bound: slowness
+	// cannot break it.)
+	if least := 10 * cfg.FloodInterval; elapsed < least {
+		t.Errorf("12 lines in %v: the flood control should take at least %v", elapsed, least)
+	}
+}
+
 func TestIRCOverTLS(t *testing.T) {
 	srv := startNgircd(t)
 	cfg := testConfig(srv)
