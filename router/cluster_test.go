@@ -517,6 +517,20 @@ func TestClusterMetaAPI(t *testing.T) {
 		t.Fatalf("callees %v", callees)
 	}
 
+	// The Go inspection API (the web admin's) sees the same: the node of
+	// a mirrored session and registration, and the cluster's nodes.
+	ra := c.node("a").h.r
+	if nodes := ra.Nodes(); !slices.Equal(nodes, []string{"a", "b"}) {
+		t.Fatalf("Nodes() = %v", nodes)
+	}
+	if si, err := ra.Session("realm1", remote.id); err != nil || si.Node != "b" || si.Serializer != "msgpack" {
+		t.Fatalf("Session(remote) = %+v, %v", si, err)
+	}
+	regs, err := ra.Registrations("realm1")
+	if err != nil || len(regs) != 1 || regs[0].Node != "b" || !slices.Equal(regs[0].Members, []wamp.ID{remote.id}) {
+		t.Fatalf("Registrations() = %+v, %v", regs, err)
+	}
+
 	// Killing a session of another node.
 	watcher.meta("wamp.session.kill", wamp.List{remote.id}, wamp.Dict{"reason": "com.ex.kicked"})
 	if gb := expect[*wamp.Goodbye](remote); gb.Reason != "com.ex.kicked" {

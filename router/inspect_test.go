@@ -102,6 +102,9 @@ func TestInspection(t *testing.T) {
 	if err := h.r.Kill("nowhere", callee.id, "", ""); !errors.Is(err, ErrNoSuchRealm) {
 		t.Fatalf("Kill in no realm: %v", err)
 	}
+	if nodes := h.r.Nodes(); nodes != nil {
+		t.Fatalf("Nodes() outside a cluster = %v, want nil", nodes)
+	}
 	if _, err := h.r.Sessions("nowhere"); !errors.Is(err, ErrNoSuchRealm) {
 		t.Fatalf("Sessions(nowhere): %v", err)
 	}
