@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -158,7 +159,8 @@ func (p *proc) expectLine(s string) string {
 // whose sms-service calls the app's get-url, and the fake SMSC's client
 // (fakesmsc), which injects texts and prints those sent to it.
 type kannel struct {
-	SendSMS   string // the sendsms URL
+	SendSMS   string // the sendsms URL, through gate
+	gate      *gate
 	bearerbox *proc
 	smsbox    *proc
 	fakesmsc  *proc
@@ -207,18 +209,91 @@ max-messages = 0
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	k := &kannel{SendSMS: "http://127.0.0.1:" + send + "/cgi-bin/sendsms", fakePort: fake}
+	k := &kannel{fakePort: fake, gate: startGate(t, "127.0.0.1:"+send)}
+	k.SendSMS = "http://" + k.gate.addr() + "/cgi-bin/sendsms"
 	k.bearerbox = &proc{t: t, name: "bearerbox", argv: []string{bb, "-v", "1", path}}
 	k.bearerbox.start("127.0.0.1:" + fake)
 	t.Cleanup(k.bearerbox.stop)
 	k.smsbox = &proc{t: t, name: "smsbox", argv: []string{sb, "-v", "1", path}}
-	k.smsbox.start("127.0.0.1:" + send)
+	k.startSmsbox()
 	t.Cleanup(func() { k.smsbox.stop() })
 	k.fakesmsc = &proc{t: t, name: "fakesmsc", argv: []string{fs, "-H", "127.0.0.1", "-r", fake, "-i", "0.1", "-m", "1", inject}}
 	k.fakesmsc.start("")
 	t.Cleanup(k.fakesmsc.stop)
 	k.fakesmsc.expectLine("fakesmsc: sent message 1")
 	return k
+}
+
+// startSmsbox starts smsbox and opens the gate once it is connected to
+// the bearerbox: a sendsms request that comes before makes Kannel
+// 1.4.5's smsbox panic ("lock_out: Assertion `conn != NULL' failed").
+func (k *kannel) startSmsbox() {
+	k.smsbox.start("")
+	k.smsbox.expectLine("Connected to bearerbox")
+	k.gate.set(true)
+}
+
+func (k *kannel) stopSmsbox() {
+	k.gate.set(false)
+	k.smsbox.stop()
+}
+
+// gate forwards TCP connections to a server while it is open, and
+// closes them at once while it is shut, as a server that is down.
+type gate struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	open   bool
+	wg     sync.WaitGroup
+}
+
+func startGate(t *testing.T, target string) *gate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{ln: ln, target: target}
+	g.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.wg.Go(func() { g.serve(c) })
+		}
+	})
+	t.Cleanup(func() { ln.Close(); g.wg.Wait() })
+	return g
+}
+
+func (g *gate) addr() string { return g.ln.Addr().String() }
+
+func (g *gate) set(open bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = open
+}
+
+func (g *gate) serve(c net.Conn) {
+	defer c.Close()
+	g.mu.Lock()
+	open := g.open
+	g.mu.Unlock()
+	if !open {
+		return
+	}
+	s, err := net.DialTimeout("tcp", g.target, 5*time.Second)
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	done := make(chan struct{})
+	go func() { io.Copy(s, c); s.(*net.TCPConn).CloseWrite(); close(done) }()
+	io.Copy(c, s)
+	c.Close()
+	<-done
 }
 
 type logBuffer struct {
@@ -334,7 +409,7 @@ func TestKannelSendsQueuedWhileSmsboxIsDownAreDeliveredOnce(t *testing.T) {
 	k := startKannel(t, app.Addr().String(), "555123 12345 text hi")
 	p.setKannelURL(k.SendSMS)
 
-	k.smsbox.stop()
+	k.stopSmsbox()
 	const n = 3
 	var ids []string
 	for i := range n {
@@ -357,7 +432,7 @@ func TestKannelSendsQueuedWhileSmsboxIsDownAreDeliveredOnce(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	k.smsbox.start(strings.TrimPrefix(strings.TrimSuffix(k.SendSMS, "/cgi-bin/sendsms"), "http://"))
+	k.startSmsbox()
 	for _, id := range ids {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		r, err := p.Queue().Result(ctx, id)
