@@ -11,10 +11,6 @@ import (
 	"github.com/junction-run/junction"
 )
 
-// ErrNotPlugged is returned by Send before the plugin is plugged into an
-// app.
-var ErrNotPlugged = errors.New("sms: the plugin is not plugged into an app")
-
 // outgoing is the payload of a send task.
 type outgoing struct {
 	To   string `json:"to"`
