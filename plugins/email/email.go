@@ -31,6 +31,7 @@ type Plugin struct {
 	mu        sync.Mutex
 	receivers []*receiver
 	setupErr  error
+	started   bool // cfg and tls are set
 
 	smtpd   *smtpReceiver
 	imap    *imapPoller
@@ -171,19 +172,24 @@ func (p *Plugin) Start(ctx context.Context) error {
 	if err := p.Config.Validate(); err != nil {
 		return err
 	}
-	p.cfg = p.Config.withDefaults()
-	p.tls = &tls.Config{MinVersion: tls.VersionTLS12}
-	if p.cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(p.cfg.TLSCAFile)
+	cfg := p.Config.withDefaults()
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(cfg.TLSCAFile)
 		if err != nil {
 			return fmt.Errorf("email: tls-ca-file: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("email: tls-ca-file %s: no PEM certificate in it", p.cfg.TLSCAFile)
+			return fmt.Errorf("email: tls-ca-file %s: no PEM certificate in it", cfg.TLSCAFile)
 		}
-		p.tls.RootCAs = pool
+		tlsCfg.RootCAs = pool
 	}
+	// Under mu: the queue's workers, which may run a send left from a
+	// previous run before Start, read them.
+	p.mu.Lock()
+	p.cfg, p.tls, p.started = cfg, tlsCfg, true
+	p.mu.Unlock()
 	base := context.WithoutCancel(ctx) // carries the app
 	if p.cfg.Listen != "" {
 		s, err := startSMTP(base, p)
@@ -210,6 +216,9 @@ func (p *Plugin) Start(ctx context.Context) error {
 // Stop stops receiving: the SMTP server lets its sessions end, the
 // poller finishes its poll.
 func (p *Plugin) Stop(ctx context.Context) error {
+	p.mu.Lock()
+	p.started = false
+	p.mu.Unlock()
 	var errs []error
 	if p.smtpd != nil {
 		errs = append(errs, p.smtpd.stop(ctx))

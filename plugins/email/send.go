@@ -64,7 +64,12 @@ func (p *Plugin) Queue() *junction.Queue { return p.queue }
 
 // sendTask sends one message over SMTP.
 func (p *Plugin) sendTask(ctx context.Context, m Message) error {
-	cfg := p.Config.withDefaults()
+	p.mu.Lock()
+	cfg, tlsCfg, started := p.cfg, p.tls, p.started
+	p.mu.Unlock()
+	if !started {
+		return errors.New("email: not started")
+	}
 	if cfg.SMTP == "" {
 		return ErrNoSMTP
 	}
@@ -86,7 +91,7 @@ func (p *Plugin) sendTask(ctx context.Context, m Message) error {
 	if err != nil {
 		return junction.Permanent(fmt.Errorf("email: from %q: %w", m.From, err))
 	}
-	c, err := p.dialSMTP(ctx, cfg)
+	c, err := dialSMTP(ctx, cfg, tlsCfg)
 	if err != nil {
 		return err
 	}
@@ -100,17 +105,14 @@ func (p *Plugin) sendTask(ctx context.Context, m Message) error {
 }
 
 // dialSMTP connects to the server, secures the connection and logs in.
-func (p *Plugin) dialSMTP(ctx context.Context, cfg Config) (*smtp.Client, error) {
+func dialSMTP(ctx context.Context, cfg Config, base *tls.Config) (*smtp.Client, error) {
 	d := net.Dialer{Timeout: cfg.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", cfg.SMTP)
 	if err != nil {
 		return nil, fmt.Errorf("email: smtp %s: %w", cfg.SMTP, err)
 	}
 	conn.SetDeadline(time.Now().Add(cfg.Timeout))
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if p.tls != nil {
-		tlsCfg = p.tls.Clone()
-	}
+	tlsCfg := base.Clone()
 	if host, _, err := net.SplitHostPort(cfg.SMTP); err == nil {
 		tlsCfg.ServerName = host
 	}
