@@ -120,7 +120,6 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	if c.queued+len(p) > c.cfg.MaxBuffered {
-		c.srv.stats.slowConsumers.Add(1)
 		c.failLocked(ErrSlowConsumer)
 		return 0, ErrSlowConsumer
 	}
@@ -166,6 +165,9 @@ func (c *Conn) Buffered() int {
 func (c *Conn) failLocked(err error) {
 	if c.err == nil {
 		c.err = err
+		if err == ErrSlowConsumer { // counted once per connection
+			c.srv.stats.slowConsumers.Add(1)
+		}
 	}
 	c.closing = true
 	c.buf = nil
@@ -218,7 +220,6 @@ func (c *Conn) writeLoop() {
 		c.queued -= len(out)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.srv.stats.slowConsumers.Add(1)
 				err = ErrSlowConsumer
 			}
 			c.failLocked(err)
