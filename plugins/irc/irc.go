@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/junction-run/junction"
+	"github.com/junction-run/junction/plugins/internal/patterns"
 )
 
 // Plugin is an IRC bot plugged into an app: see the package doc. Make it
@@ -35,7 +36,7 @@ type Plugin struct {
 	// mu guards what follows. It is never held while calling into the
 	// connection or a handler.
 	mu       sync.Mutex
-	routes   []route
+	routes   patterns.Routes[Handler] // has its own lock
 	setupErr error
 	conn     *ircevent.Connection
 	joined   map[string]bool // lower-case channel names
@@ -54,11 +55,6 @@ type Plugin struct {
 }
 
 var _ junction.Plugin = (*Plugin)(nil)
-
-type route struct {
-	re *regexp.Regexp
-	h  Handler
-}
 
 // Handler handles a message that matched its pattern. Its error is
 // logged. Handlers run one message at a time, in the order the messages
@@ -125,7 +121,7 @@ func (p *Plugin) Message(pattern string, h Handler) {
 	case h == nil:
 		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("irc: Message(%q): nil handler", pattern))
 	default:
-		p.routes = append(p.routes, route{re, h})
+		p.routes.Add(re, h)
 	}
 }
 
@@ -439,31 +435,16 @@ func (p *Plugin) work(ctx context.Context) {
 }
 
 func (p *Plugin) dispatch(ctx context.Context, m *Msg) {
-	p.mu.Lock()
-	routes := p.routes
-	p.mu.Unlock()
 	log := p.host.Logger()
 	type match struct {
 		m *Msg
 		h Handler
 	}
 	var matched []match
-	for _, r := range routes {
-		groups := r.re.FindStringSubmatch(m.Text)
-		if groups == nil {
-			continue
-		}
+	for _, hit := range p.routes.Matching(m.Text) {
 		mm := *m
-		mm.Pattern, mm.Groups = r.re.String(), groups
-		for i, name := range r.re.SubexpNames() {
-			if name != "" {
-				if mm.Named == nil {
-					mm.Named = map[string]string{}
-				}
-				mm.Named[name] = groups[i]
-			}
-		}
-		matched = append(matched, match{&mm, r.h})
+		mm.Pattern, mm.Groups, mm.Named = hit.Pattern, hit.Groups, hit.Named
+		matched = append(matched, match{&mm, hit.Handler})
 	}
 	event := m
 	if len(matched) > 0 {
@@ -475,20 +456,10 @@ func (p *Plugin) dispatch(ctx context.Context, m *Msg) {
 	}
 	cancel()
 	for _, x := range matched {
-		if err := run(ctx, x.h, x.m); err != nil {
+		if err := patterns.Run(func() error { return x.h(ctx, x.m) }); err != nil {
 			log.Error("irc: handler failed", "pattern", x.m.Pattern, "from", x.m.Nick, "err", err)
 		}
 	}
-}
-
-// run calls a handler, turning a panic into an error.
-func run(ctx context.Context, h Handler, m *Msg) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	return h(ctx, m)
 }
 
 // Stop quits the server (QUIT), stops reconnecting and waits for the

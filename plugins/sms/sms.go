@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/junction-run/junction"
+	"github.com/junction-run/junction/plugins/internal/patterns"
 )
 
 // Plugin sends and receives texts for an app: see the package doc.
@@ -28,7 +29,7 @@ type Plugin struct {
 	mu       sync.Mutex
 	cfg      Config // Config with its defaults, from Start on
 	started  bool
-	routes   []route
+	routes   patterns.Routes[Handler] // has its own lock
 	setupErr error
 	metrics  metrics
 }
@@ -37,11 +38,6 @@ var _ junction.Plugin = (*Plugin)(nil)
 
 type metrics struct {
 	received, sent, refused prometheus.Counter
-}
-
-type route struct {
-	re *regexp.Regexp
-	h  Handler
 }
 
 // Handler handles a text that matched its pattern. Its error is logged,
@@ -96,7 +92,7 @@ func (p *Plugin) Receive(pattern string, h Handler) {
 	case h == nil:
 		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("sms: Receive(%q): nil handler", pattern))
 	default:
-		p.routes = append(p.routes, route{re, h})
+		p.routes.Add(re, h)
 	}
 }
 
@@ -174,30 +170,15 @@ func (p *Plugin) config() (Config, bool) {
 // dispatch publishes m on NS.received and runs the handlers whose
 // pattern matches; it returns the first error, after every one ran.
 func (p *Plugin) dispatch(ctx context.Context, m *Msg) error {
-	p.mu.Lock()
-	routes := p.routes
-	p.mu.Unlock()
 	type match struct {
 		m *Msg
 		h Handler
 	}
 	var matched []match
-	for _, r := range routes {
-		g := r.re.FindStringSubmatch(m.Text)
-		if g == nil {
-			continue
-		}
+	for _, hit := range p.routes.Matching(m.Text) {
 		mm := *m
-		mm.Pattern, mm.Groups = r.re.String(), g
-		for i, name := range r.re.SubexpNames() {
-			if name != "" {
-				if mm.Named == nil {
-					mm.Named = map[string]string{}
-				}
-				mm.Named[name] = g[i]
-			}
-		}
-		matched = append(matched, match{&mm, r.h})
+		mm.Pattern, mm.Groups, mm.Named = hit.Pattern, hit.Groups, hit.Named
+		matched = append(matched, match{&mm, hit.Handler})
 	}
 	event := m
 	if len(matched) > 0 {
@@ -210,7 +191,7 @@ func (p *Plugin) dispatch(ctx context.Context, m *Msg) error {
 	cancel()
 	var first error
 	for _, x := range matched {
-		if err := run(ctx, x.h, x.m); err != nil {
+		if err := patterns.Run(func() error { return x.h(ctx, x.m) }); err != nil {
 			p.host.Logger().Error("sms: handler failed", "pattern", x.m.Pattern, "from", m.From, "err", err)
 			if first == nil {
 				first = err
@@ -218,15 +199,6 @@ func (p *Plugin) dispatch(ctx context.Context, m *Msg) error {
 		}
 	}
 	return first
-}
-
-func run(ctx context.Context, h Handler, m *Msg) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	return h(ctx, m)
 }
 
 // received handles a text from a webhook: 503 before Start, 500 if a

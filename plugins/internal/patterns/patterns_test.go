@@ -1,0 +1,36 @@
+package patterns
+
+import (
+	"errors"
+	"reflect"
+	"regexp"
+	"testing"
+)
+
+func TestMatching(t *testing.T) {
+	var r Routes[string]
+	r.Add(regexp.MustCompile(`^LOVE (?P<a>\w+) (?P<b>\w+)$`), "love")
+	r.Add(regexp.MustCompile(`dtc`), "dtc")
+	r.Add(regexp.MustCompile(`^never$`), "never")
+	hits := r.Matching("LOVE ann bob")
+	if len(hits) != 1 || hits[0].Handler != "love" || !reflect.DeepEqual(hits[0].Groups, []string{"LOVE ann bob", "ann", "bob"}) ||
+		!reflect.DeepEqual(hits[0].Named, map[string]string{"a": "ann", "b": "bob"}) || hits[0].Pattern != `^LOVE (?P<a>\w+) (?P<b>\w+)$` {
+		t.Fatalf("hits %+v", hits)
+	}
+	if hits := r.Matching("see dtc, LOVE"); len(hits) != 1 || hits[0].Handler != "dtc" || hits[0].Named != nil {
+		t.Fatalf("hits %+v", hits)
+	}
+	if hits := r.Matching("nothing"); hits != nil {
+		t.Fatalf("hits %+v", hits)
+	}
+}
+
+func TestRun(t *testing.T) {
+	if err := Run(func() error { panic("boom") }); err == nil || err.Error() != "handler panicked: boom" {
+		t.Fatalf("Run of a panic: %v", err)
+	}
+	want := errors.New("no")
+	if err := Run(func() error { return want }); err != want {
+		t.Fatalf("Run: %v", err)
+	}
+}
