@@ -1,51 +1,15 @@
 package email
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/junction-run/junction/internal/daemontest"
 	"github.com/junction-run/junction/internal/testcert"
 )
-
-// need returns the path of a server program from Debian's packages;
-// without it the test fails under CI and is skipped elsewhere.
-func need(t *testing.T, prog, pkg string) string {
-	t.Helper()
-	if path, err := exec.LookPath(prog); err == nil {
-		return path
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin"} {
-		if _, err := os.Stat(filepath.Join(dir, prog)); err == nil {
-			return filepath.Join(dir, prog)
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (apt-get install %s; .ci/run does)", prog, pkg)
-	}
-	t.Skipf("%s is not installed (apt-get install %s)", prog, pkg)
-	return ""
-}
-
-// freePort returns a loopback port free right now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
 
 // shortTempDir is a temporary directory with a short path (Unix socket
 // paths are short), readable by the servers' unprivileged users.
@@ -66,99 +30,25 @@ type daemon struct {
 	name string
 	argv []string
 	wait []string // addresses that answer once it is up
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  strings.Builder
+	p    daemontest.Process
 }
 
-func (d *daemon) logs() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
-}
+func (d *daemon) logs() string { return d.p.Logs() }
 
 // Start runs it and waits until its addresses answer.
 func (d *daemon) Start() {
 	d.t.Helper()
-	cmd := exec.Command(d.argv[0], d.argv[1:]...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	d.p.Name, d.p.Argv = d.name, d.argv
+	if err := d.p.Start(d.wait...); err != nil {
 		d.t.Fatal(err)
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		d.t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			d.mu.Lock()
-			d.log.WriteString(sc.Text() + "\n")
-			d.mu.Unlock()
-		}
-		cmd.Wait()
-		close(done)
-	}()
-	d.mu.Lock()
-	d.cmd, d.done = cmd, done
-	d.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range d.wait {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-done:
-				d.t.Fatalf("%s exited:\n%s", d.name, d.logs())
-			default:
-			}
-			if time.Now().After(deadline) {
-				d.Stop()
-				d.t.Fatalf("%s does not listen on %s: %v\n%s", d.name, addr, err, d.logs())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
 	}
 	d.t.Logf("%s up on %v", d.name, d.wait)
 }
 
-// Stop stops it and waits for it to exit.
+// Stop stops it and waits until its ports are free again.
 func (d *daemon) Stop() {
-	d.mu.Lock()
-	cmd, done := d.cmd, d.done
-	d.cmd = nil
-	d.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-	// Its ports are free again once nothing answers there.
-	for _, addr := range d.wait {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				break
-			}
-			c.Close()
-			if time.Now().After(deadline) {
-				d.t.Fatalf("%s still answers on %s after it stopped", d.name, addr)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	d.p.Stop()
+	daemontest.WaitClosed(d.t, d.wait...)
 }
 
 // dovecot is Debian's IMAP server with its LMTP and submission
@@ -178,7 +68,7 @@ type dovecot struct {
 // opensmtpd.
 func startMail(t *testing.T, appSMTP string) (*dovecot, *opensmtpd) {
 	t.Helper()
-	mtaPlain := "127.0.0.1:" + freePort(t)
+	mtaPlain := "127.0.0.1:" + daemontest.FreePort(t)
 	dc := startDovecot(t, mtaPlain)
 	mta := startOpenSMTPD(t, mtaPlain, appSMTP, dc)
 	return dc, mta
@@ -186,7 +76,7 @@ func startMail(t *testing.T, appSMTP string) (*dovecot, *opensmtpd) {
 
 func startDovecot(t *testing.T, relay string) *dovecot {
 	t.Helper()
-	bin := need(t, "dovecot", "dovecot-imapd dovecot-lmtpd dovecot-submissiond")
+	bin := daemontest.Need(t, "dovecot", "dovecot-imapd dovecot-lmtpd dovecot-submissiond")
 	for _, prog := range []string{"lmtp", "submission"} {
 		if _, err := os.Stat("/usr/lib/dovecot/" + prog); err != nil {
 			if os.Getenv("CI") == "true" {
@@ -207,8 +97,8 @@ func startDovecot(t *testing.T, relay string) *dovecot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dovecot{IMAP: "127.0.0.1:" + freePort(t), IMAPS: "127.0.0.1:" + freePort(t), LMTP: "127.0.0.1:" + freePort(t),
-		Submission: "127.0.0.1:" + freePort(t), Submissions: "127.0.0.1:" + freePort(t), CAFile: filepath.Join(dir, "ca.pem")}
+	d := &dovecot{IMAP: "127.0.0.1:" + daemontest.FreePort(t), IMAPS: "127.0.0.1:" + daemontest.FreePort(t), LMTP: "127.0.0.1:" + daemontest.FreePort(t),
+		Submission: "127.0.0.1:" + daemontest.FreePort(t), Submissions: "127.0.0.1:" + daemontest.FreePort(t), CAFile: filepath.Join(dir, "ca.pem")}
 	for name, data := range map[string][]byte{"ca.pem": ca.PEM, "cert.pem": cert, "key.pem": key} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
@@ -291,8 +181,8 @@ type opensmtpd struct {
 
 func startOpenSMTPD(t *testing.T, plain, appSMTP string, dc *dovecot) *opensmtpd {
 	t.Helper()
-	bin := need(t, "smtpd", "opensmtpd")
-	need(t, "unshare", "util-linux")
+	bin := daemontest.Need(t, "smtpd", "opensmtpd")
+	daemontest.Need(t, "unshare", "util-linux")
 	dir := shortTempDir(t, "os")
 	// smtpd's queue and control socket have fixed paths: it runs in a
 	// mount namespace of its own where they are this test's directories.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/daemontest"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -355,7 +356,7 @@ func TestIRCOverTLS(t *testing.T) {
 func TestIRCServerDownAtStartFailsRunClearly(t *testing.T) {
 	needNgircd(t)
 	app := junction.New("chat", quiet)
-	app.Plug(New(Config{Server: "127.0.0.1:" + freePort(t), Timeout: 2 * time.Second}))
+	app.Plug(New(Config{Server: "127.0.0.1:" + daemontest.FreePort(t), Timeout: 2 * time.Second}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := app.Start(ctx)

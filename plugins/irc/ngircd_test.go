@@ -5,16 +5,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ergochat/irc-go/ircmsg"
 
+	"github.com/junction-run/junction/internal/daemontest"
 	"github.com/junction-run/junction/internal/testcert"
 )
 
@@ -27,42 +24,11 @@ type ngircd struct {
 	TLSAddr string // IRC over TLS
 	CAFile  string // the CA of its certificate
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  strings.Builder
+	proc daemontest.Process
 }
 
-// needNgircd returns ngircd's path; without it the test fails under CI
-// and is skipped elsewhere.
-func needNgircd(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("ngircd")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/ngircd", "/sbin/ngircd"} {
-			if _, serr := os.Stat(p); serr == nil {
-				return p
-			}
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ngircd is not installed (apt-get install ngircd; .ci/run does)")
-		}
-		t.Skip("ngircd is not installed (apt-get install ngircd)")
-	}
-	return path
-}
-
-// freePort returns a loopback port free right now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
+// needNgircd returns ngircd's path.
+func needNgircd(t *testing.T) string { return daemontest.Need(t, "ngircd", "ngircd") }
 
 // startNgircd starts a server, stopped at cleanup.
 func startNgircd(t *testing.T) *ngircd {
@@ -85,7 +51,7 @@ func startNgircd(t *testing.T) *ngircd {
 	}
 	var lastErr error
 	for range 5 { // a port taken between freePort and ngircd's bind: another pair
-		port, tlsPort := freePort(t), freePort(t)
+		port, tlsPort := daemontest.FreePort(t), daemontest.FreePort(t)
 		s.Addr, s.TLSAddr = "127.0.0.1:"+port, "127.0.0.1:"+tlsPort
 		conf := fmt.Sprintf(`[Global]
 Name = irc.junction.test
@@ -120,77 +86,16 @@ Ports = %s
 	return nil
 }
 
-func (s *ngircd) logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
-}
+func (s *ngircd) logs() string { return s.proc.Logs() }
 
 // start runs ngircd and waits until both ports answer.
 func (s *ngircd) start(bin string) error {
-	cmd := exec.Command(bin, "--nodaemon", "--config", filepath.Join(s.dir, "ngircd.conf"))
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.log.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-		}
-		cmd.Wait()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, addr := range []string{s.Addr, s.TLSAddr} {
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-done:
-				return fmt.Errorf("ngircd exited: %s", s.logs())
-			default:
-			}
-			if time.Now().After(deadline) {
-				s.Stop()
-				return fmt.Errorf("ngircd does not listen on %s: %w", addr, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return nil
+	s.proc.Name, s.proc.Argv = "ngircd", []string{bin, "--nodaemon", "--config", filepath.Join(s.dir, "ngircd.conf")}
+	return s.proc.Start(s.Addr, s.TLSAddr)
 }
 
 // Stop stops the server and waits for it to exit.
-func (s *ngircd) Stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-}
+func (s *ngircd) Stop() { s.proc.Stop() }
 
 // Restart starts the stopped server again on the same ports.
 func (s *ngircd) Restart() {

@@ -1,158 +1,56 @@
 package sms
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/daemontest"
 	"github.com/junction-run/junction/wamp"
 )
-
-// need returns the path of a program of Debian's kannel packages;
-// without it the test fails under CI and is skipped elsewhere.
-func need(t *testing.T, path, pkg string) string {
-	t.Helper()
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (apt-get install %s; .ci/run does)", path, pkg)
-	}
-	t.Skipf("%s is not installed (apt-get install %s)", path, pkg)
-	return ""
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
 
 // proc is a program run by a test, its output kept.
 type proc struct {
 	t    *testing.T
 	name string
 	argv []string
-
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
-	out   strings.Builder
-	lines chan string // each output line, for expectLine
+	p    daemontest.Process
 }
 
+// start runs it and waits until waitAddr, if any, answers.
 func (p *proc) start(waitAddr string) {
 	p.t.Helper()
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	p.p.Name, p.p.Argv = p.name, p.argv
+	var addrs []string
+	if waitAddr != "" {
+		addrs = append(addrs, waitAddr)
+	}
+	if err := p.p.Start(addrs...); err != nil {
 		p.t.Fatal(err)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	done := make(chan struct{})
-	p.mu.Lock()
-	p.cmd, p.done = cmd, done
-	if p.lines == nil {
-		p.lines = make(chan string, 10000)
-	}
-	lines := p.lines
-	p.mu.Unlock()
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-		cmd.Wait()
-		close(done)
-	}()
-	if waitAddr == "" {
-		return
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", waitAddr, time.Second)
-		if err == nil {
-			c.Close()
-			p.t.Logf("%s up on %s", p.name, waitAddr)
-			return
-		}
-		select {
-		case <-done:
-			p.t.Fatalf("%s exited:\n%s", p.name, p.logs())
-		default:
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s does not listen on %s\n%s", p.name, waitAddr, p.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if waitAddr != "" {
+		p.t.Logf("%s up on %s", p.name, waitAddr)
 	}
 }
 
-func (p *proc) logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) logs() string { return p.p.Logs() }
 
-func (p *proc) stop() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-}
+func (p *proc) stop() { p.p.Stop() }
 
 // expectLine waits for an output line containing s.
 func (p *proc) expectLine(s string) string {
 	p.t.Helper()
-	t := time.NewTimer(60 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case line := <-p.lines:
-			if strings.Contains(line, s) {
-				return line
-			}
-		case <-t.C:
-			p.t.Fatalf("%s never printed %q:\n%s", p.name, s, p.logs())
-		}
-	}
+	return p.p.ExpectLine(p.t, s)
 }
 
 // kannel is Debian's Kannel: a bearerbox with a fake SMSC, an smsbox
@@ -169,11 +67,11 @@ type kannel struct {
 
 func startKannel(t *testing.T, appHTTP string, inject string) *kannel {
 	t.Helper()
-	bb := need(t, "/usr/sbin/bearerbox", "kannel")
-	sb := need(t, "/usr/sbin/smsbox", "kannel")
-	fs := need(t, "/usr/lib/kannel/test/fakesmsc", "kannel-extras")
+	bb := daemontest.Need(t, "/usr/sbin/bearerbox", "kannel")
+	sb := daemontest.Need(t, "/usr/sbin/smsbox", "kannel")
+	fs := daemontest.Need(t, "/usr/lib/kannel/test/fakesmsc", "kannel-extras")
 	dir := t.TempDir()
-	admin, box, fake, send := freePort(t), freePort(t), freePort(t), freePort(t)
+	admin, box, fake, send := daemontest.FreePort(t), daemontest.FreePort(t), daemontest.FreePort(t), daemontest.FreePort(t)
 	conf := fmt.Sprintf(`group = core
 admin-port = %[1]s
 admin-password = %[5]s
