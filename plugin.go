@@ -199,6 +199,15 @@ func (h *PluginHost) Metrics() prometheus.Registerer {
 	return prometheus.WrapRegistererWith(prometheus.Labels{"plugin": h.ns}, h.app.metrics.reg)
 }
 
+// Counter registers a counter called name in Metrics (labelled
+// plugin=NS) and returns it. Call it from Provision: a name registered
+// twice panics.
+func (h *PluginHost) Counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	h.Metrics().MustRegister(c)
+	return c
+}
+
 // Settings declares the plugin's settings: ptr points to a struct read
 // as AddSettings reads one, each field's flag prefixed with the
 // namespace (field URL of plugin "sms" is --sms-url, MYAPP_SMS_URL, key

@@ -56,6 +56,7 @@ func (p *probePlugin) Provision(h *PluginHost) error {
 	if err := h.Register("echo", func(s string) string { return h.Namespace() + ":" + s }); err != nil {
 		return err
 	}
+	p.received = h.Counter("probe_received_total", "Hooks received.")
 	h.Handle("POST /hook", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := h.Publish(r.Context(), "received", string(body)); err != nil {
@@ -77,10 +78,6 @@ func (p *probePlugin) Start(ctx context.Context) error {
 	if n <= p.failStarts {
 		p.record("start failed")
 		return fmt.Errorf("connect %s: connection refused", p.settings.URL)
-	}
-	p.received = prometheus.NewCounter(prometheus.CounterOpts{Name: "probe_received_total", Help: "Hooks received."})
-	if err := p.host.Metrics().Register(p.received); err != nil {
-		return err
 	}
 	p.host.Logger().Info("probe connected", "url", p.settings.URL)
 	p.record("start")

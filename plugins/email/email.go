@@ -146,11 +146,7 @@ func (p *Plugin) Provision(h *junction.PluginHost) error {
 	}); err != nil {
 		return err
 	}
-	counter := func(name, help string) prometheus.Counter {
-		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "junction_email_" + name, Help: help})
-		h.Metrics().MustRegister(c)
-		return c
-	}
+	counter := func(name, help string) prometheus.Counter { return h.Counter("junction_email_"+name, help) }
 	p.metrics = metrics{
 		received: counter("received_total", "Mails received (SMTP and IMAP) and handled."),
 		sent:     counter("sent_total", "Mails accepted by the SMTP server sent through."),

@@ -143,11 +143,7 @@ func (p *Plugin) Provision(h *junction.PluginHost) error {
 	}); err != nil {
 		return err
 	}
-	counter := func(name, help string) prometheus.Counter {
-		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "junction_irc_" + name, Help: help})
-		h.Metrics().MustRegister(c)
-		return c
-	}
+	counter := func(name, help string) prometheus.Counter { return h.Counter("junction_irc_"+name, help) }
 	p.metrics = metrics{
 		received:    counter("messages_received_total", "Messages received in channels and in private."),
 		sent:        counter("messages_sent_total", "Messages sent and confirmed by the server."),

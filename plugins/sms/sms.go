@@ -122,11 +122,7 @@ func (p *Plugin) Provision(h *junction.PluginHost) error {
 	}
 	h.Handle("POST /twilio/incoming", http.HandlerFunc(p.twilioIncoming))
 	h.Handle("POST /twilio/status", http.HandlerFunc(p.twilioStatus))
-	counter := func(name, help string) prometheus.Counter {
-		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "junction_sms_" + name, Help: help})
-		h.Metrics().MustRegister(c)
-		return c
-	}
+	counter := func(name, help string) prometheus.Counter { return h.Counter("junction_sms_"+name, help) }
 	p.metrics = metrics{
 		received: counter("received_total", "Texts received and handled."),
 		sent:     counter("sent_total", "Texts accepted by the gateway."),
