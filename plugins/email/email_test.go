@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -18,55 +17,14 @@ import (
 
 	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
+	"github.com/junction-run/junction/internal/plugintest"
 	"github.com/junction-run/junction/wamp"
 )
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startApp runs an app with the plugin, shut down at cleanup.
 func startApp(t *testing.T, p *Plugin, more ...func(*junction.Application)) *junction.Application {
 	t.Helper()
-	logs := &logBuffer{}
-	app := junction.New("shop",
-		junction.WithSettings(func(s *junction.Settings) { s.Listen = "127.0.0.1:0" }),
-		junction.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err := app.Plug(p); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range more {
-		f(app)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("Start: %v\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := app.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("app logs:\n%s", logs)
-		}
-	})
-	return app
+	return plugintest.StartApp(t, "shop", p, more...)
 }
 
 // fast are settings for tests: quick retries and polls.
@@ -107,14 +65,7 @@ func sendRaw(addr, from string, to []string, raw []byte) error {
 
 func wampClient(t *testing.T, app *junction.Application) *client.Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := client.Dial(ctx, "ws://"+app.Addr().String()+"/ws", client.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
+	return plugintest.Client(t, app)
 }
 
 func TestEmailSMTPReceiverGetsMailRelayedByOpenSMTPD(t *testing.T) {

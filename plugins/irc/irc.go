@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -112,16 +111,14 @@ func New(cfg Config) *Plugin {
 // pattern matches is called, in declaration order. A bad pattern is
 // reported by Start.
 func (p *Plugin) Message(pattern string, h Handler) {
-	re, err := regexp.Compile(pattern)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case err != nil:
+	err := errors.New("nil handler")
+	if h != nil {
+		err = p.routes.Add(pattern, h)
+	}
+	if err != nil {
+		p.mu.Lock()
 		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("irc: Message(%q): %w", pattern, err))
-	case h == nil:
-		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("irc: Message(%q): nil handler", pattern))
-	default:
-		p.routes.Add(re, h)
+		p.mu.Unlock()
 	}
 }
 

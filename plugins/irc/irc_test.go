@@ -3,10 +3,8 @@ package irc
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,53 +13,14 @@ import (
 	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/daemontest"
+	"github.com/junction-run/junction/internal/plugintest"
 	"github.com/junction-run/junction/wamp"
 )
-
-// logBuffer collects the app's logs, shown when a test fails.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startApp runs an app with the plugin, shut down at cleanup.
 func startApp(t *testing.T, p *Plugin) *junction.Application {
 	t.Helper()
-	logs := &logBuffer{}
-	app := junction.New("chat",
-		junction.WithSettings(func(s *junction.Settings) { s.Listen = "127.0.0.1:0" }),
-		junction.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err := app.Plug(p); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("Start: %v\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := app.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("app logs:\n%s", logs)
-		}
-	})
-	return app
+	return plugintest.StartApp(t, "chat", p)
 }
 
 // testConfig is a bot on srv tuned for tests: quick retries and
@@ -96,14 +55,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func wampClient(t *testing.T, app *junction.Application) *client.Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := client.Dial(ctx, "ws://"+app.Addr().String()+"/ws", client.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
+	return plugintest.Client(t, app)
 }
 
 func TestIRCJoinsHandlesMatchingMessagesAndSends(t *testing.T) {

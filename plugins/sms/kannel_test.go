@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/junction-run/junction"
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/daemontest"
+	"github.com/junction-run/junction/internal/plugintest"
 	"github.com/junction-run/junction/wamp"
 )
 
@@ -194,61 +194,15 @@ func (g *gate) serve(c net.Conn) {
 	<-done
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startApp runs an app with the plugin, shut down at cleanup.
 func startApp(t *testing.T, p *Plugin) *junction.Application {
 	t.Helper()
-	logs := &logBuffer{}
-	app := junction.New("shop",
-		junction.WithSettings(func(s *junction.Settings) { s.Listen = "127.0.0.1:0" }),
-		junction.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err := app.Plug(p); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("Start: %v\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := app.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("app logs:\n%s", logs)
-		}
-	})
-	return app
+	return plugintest.StartApp(t, "shop", p)
 }
 
 func wampClient(t *testing.T, app *junction.Application) *client.Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	s, err := client.Dial(ctx, "ws://"+app.Addr().String()+"/ws", client.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
+	return plugintest.Client(t, app)
 }
 
 // kannelPlugin is the plugin for a Kannel whose sendsms URL is not known

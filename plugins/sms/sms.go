@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -83,16 +82,14 @@ func New(cfg Config) *Plugin { return &Plugin{Config: cfg} }
 // Every handler whose pattern matches runs, in declaration order. A bad
 // pattern is reported by Start.
 func (p *Plugin) Receive(pattern string, h Handler) {
-	re, err := regexp.Compile(pattern)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case err != nil:
+	err := errors.New("nil handler")
+	if h != nil {
+		err = p.routes.Add(pattern, h)
+	}
+	if err != nil {
+		p.mu.Lock()
 		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("sms: Receive(%q): %w", pattern, err))
-	case h == nil:
-		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("sms: Receive(%q): nil handler", pattern))
-	default:
-		p.routes.Add(re, h)
+		p.mu.Unlock()
 	}
 }
 

@@ -35,11 +35,17 @@ type route[H any] struct {
 	h  H
 }
 
-// Add routes the texts re matches to h.
-func (r *Routes[H]) Add(re *regexp.Regexp, h H) {
+// Add routes the texts that pattern, a regexp (Go syntax), matches to
+// h; it returns the pattern's error.
+func (r *Routes[H]) Add(pattern string, h H) error {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.list = append(r.list, route[H]{re, h})
+	return nil
 }
 
 // Matching returns the handlers whose pattern matches text, in the

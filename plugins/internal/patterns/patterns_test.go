@@ -3,15 +3,19 @@ package patterns
 import (
 	"errors"
 	"reflect"
-	"regexp"
 	"testing"
 )
 
 func TestMatching(t *testing.T) {
 	var r Routes[string]
-	r.Add(regexp.MustCompile(`^LOVE (?P<a>\w+) (?P<b>\w+)$`), "love")
-	r.Add(regexp.MustCompile(`dtc`), "dtc")
-	r.Add(regexp.MustCompile(`^never$`), "never")
+	for pattern, h := range map[string]string{`^LOVE (?P<a>\w+) (?P<b>\w+)$`: "love", `dtc`: "dtc", `^never$`: "never"} {
+		if err := r.Add(pattern, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Add(`(`, "bad"); err == nil {
+		t.Fatal("Add of a bad pattern: no error")
+	}
 	hits := r.Matching("LOVE ann bob")
 	if len(hits) != 1 || hits[0].Handler != "love" || !reflect.DeepEqual(hits[0].Groups, []string{"LOVE ann bob", "ann", "bob"}) ||
 		!reflect.DeepEqual(hits[0].Named, map[string]string{"a": "ann", "b": "bob"}) || hits[0].Pattern != `^LOVE (?P<a>\w+) (?P<b>\w+)$` {
