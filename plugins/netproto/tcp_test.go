@@ -128,7 +128,11 @@ func TestTCPClientThatNeverReadsCostsBoundedMemory(t *testing.T) {
 	const maxBuffered = 64 << 10
 	s := startTCP(t, &TCPServer{Handler: echoLines, Config: Config{MaxBuffered: maxBuffered, WriteTimeout: 2 * time.Second}})
 	c := dialTCP(t, s).(*net.TCPConn)
-	c.SetReadBuffer(4096) // keep what the kernel takes for us small
+	// A small receive buffer makes the server block sooner; not a tiny
+	// one: with 4 KiB, Linux on loopback at times stopped taking our
+	// writes at all (the server idle, its queue empty, our write timing
+	// out after 20 s), seen 4 times in 80 runs under load.
+	c.SetReadBuffer(64 << 10)
 	line := []byte(strings.Repeat("x", 1000) + "\n")
 	sent := 0
 	var werr error
