@@ -173,7 +173,7 @@ func (app *Application) startProcesses(ctx context.Context) error {
 	trusted := router.Listener{Name: "processes " + sock, Trusted: &router.TrustedAuth{Ticket: pr.ticket, Role: "trusted"}}
 	go func() {
 		defer close(pr.served)
-		err := transport.ServeRawSocket(ectx, ln, app.routerConfig.Transport, func(p transport.Peer) { rt.AttachFrom(p, trusted) })
+		err := transport.ServeRawSocket(ectx, ln, app.routerConfig.Transport, func(p transport.Peer) { rt.AdoptFrom(p, trusted) })
 		if err != nil {
 			app.log.Error("junction: processes: private socket failed", "err", err)
 		}

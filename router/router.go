@@ -161,10 +161,7 @@ func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request, l *Listener
 	// A goroutine of our own serves the session, so that net/http's
 	// connection state (its buffers, its goroutine's stack) is freed now
 	// rather than held for the life of the session.
-	go func() {
-		defer r.wg.Done()
-		r.serve(peer, l)
-	}()
+	go r.serve(peer, l, true, r.wg.Done)
 }
 
 // Attach serves a session on peer and returns when it has ended. It is
@@ -175,13 +172,26 @@ func (r *Router) Attach(peer transport.Peer) { r.attach(peer, nil) }
 // policies apply to the session.
 func (r *Router) AttachFrom(peer transport.Peer, l Listener) { r.attach(peer, &l) }
 
+// AdoptFrom serves a session on peer as AttachFrom does, but may return
+// before the session ends: once its connection is quiet and parked
+// (transport.Parker, transport.Config.ParkAfter), the router serves it
+// from goroutines of its own until it ends, and a quiet session costs no
+// goroutine. For callers that need not wait for the end, such as
+// transport.ServeRawSocket's serve function.
+func (r *Router) AdoptFrom(peer transport.Peer, l Listener) {
+	if !r.admit() {
+		peer.Close()
+		return
+	}
+	r.serve(peer, &l, true, r.wg.Done)
+}
+
 func (r *Router) attach(peer transport.Peer, l *Listener) {
 	if !r.admit() {
 		peer.Close()
 		return
 	}
-	defer r.wg.Done()
-	r.serve(peer, l)
+	r.serve(peer, l, false, r.wg.Done)
 }
 
 // LocalPeer returns the client end of an in-process connection whose
@@ -192,10 +202,7 @@ func (r *Router) LocalPeer() (transport.Peer, error) {
 		return nil, ErrStopped
 	}
 	client, server := transport.Pipe(r.cfg.Transport)
-	go func() {
-		defer r.wg.Done()
-		r.serve(server, nil)
-	}()
+	go r.serve(server, nil, false, r.wg.Done)
 	return client, nil
 }
 

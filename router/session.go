@@ -56,39 +56,62 @@ type session struct {
 }
 
 // serve runs the whole life of a session on peer: the HELLO handshake,
-// then routing until GOODBYE, ABORT or the connection ends.
-func (r *Router) serve(peer transport.Peer, l *Listener) {
-	defer peer.Close()
+// then routing until GOODBYE, ABORT or the connection ends, then done.
+// With park set, serve may return before the session ends: a quiet
+// session's peer is let park (transport.Parker) and its reading loop
+// resumes on a goroutine of its own when there is input; done runs when
+// the session ends, on whichever goroutine it ends.
+func (r *Router) serve(peer transport.Peer, l *Listener, park bool, done func()) {
 	r.trackPeer(peer, true)
-	defer r.trackPeer(peer, false)
 	s, ok := r.handshake(peer, l)
 	if !ok {
+		r.trackPeer(peer, false)
+		peer.Close()
+		done()
 		return
 	}
-	defer r.untrack(s)
-	defer s.leave()
-	s.loop()
+	if p, ok := peer.(transport.Parker); ok && park {
+		p.ParkWhenIdle(func() { s.run(done) })
+	}
+	s.run(done)
 }
 
-// loop routes the session's messages until it ends. It is kept small, as
-// is the peer's Read, because idle sessions wait inside it: a shallow
-// stack is one the garbage collector can shrink.
-func (s *session) loop() {
+// run routes the session's messages until it ends, then ends it and
+// calls done; or returns at once when its peer has parked.
+func (s *session) run(done func()) {
+	if s.loop() {
+		return
+	}
+	s.leave()
+	s.router.untrack(s)
+	s.router.trackPeer(s.peer, false)
+	s.peer.Close()
+	done()
+}
+
+// loop routes the session's messages until it ends, or its peer parks
+// (it then returns false). It is kept small, as is the peer's Read,
+// because idle sessions wait inside it: a shallow stack is one the
+// garbage collector can shrink.
+func (s *session) loop() (parked bool) {
 	for {
 		m, err := s.peer.Read()
 		if err != nil {
+			if err == transport.ErrParked {
+				return true
+			}
 			if s.readFailed(err) {
 				continue
 			}
-			return
+			return false
 		}
 		s.router.metrics.received[m.Type()].Inc()
 		s.msgsIn.Add(1)
 		if !s.withinRate() {
-			return
+			return false
 		}
 		if !s.route(m) {
-			return
+			return false
 		}
 	}
 }

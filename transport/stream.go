@@ -46,6 +46,8 @@ type streamConn struct {
 	// flushed is closed once the queue is closed and drained.
 	flushed   chan struct{}
 	flushOnce sync.Once
+	// pk is set once the reader may park (ParkWhenIdle).
+	pk atomic.Pointer[parking]
 }
 
 // preAuth holds incoming messages to MaxHelloSize until Welcomed: for
@@ -178,24 +180,50 @@ func (s *streamConn) abort() {
 		close(s.done)
 		s.q.close()
 		s.conn.Close()
+		s.unpark()
 	})
 }
 
 // await blocks until at least one byte can be read. Keep-alive rides on
 // the read deadline, so it costs no timer: after PingInterval of silence
 // it queues a ping, and gives up when ReadTimeout has passed with nothing
-// received.
+// received. A reader allowed to park (ParkWhenIdle) waits ParkAfter, then
+// returns ErrParked and leaves the waiting to the poller; it comes back
+// here when input arrives or the ping is due.
 func (s *streamConn) await() error {
 	wait, pinged := s.cfg.ReadTimeout, false
 	if p := s.cfg.PingInterval; p > 0 && (wait <= 0 || p < wait) {
 		wait = p
 	}
+	if pk := s.pk.Load(); pk != nil && pk.ping.Swap(false) {
+		// Resumed by the ping timer: the ping is due now.
+		s.push(item{msg: s.ping})
+		pinged, wait = true, s.cfg.ReadTimeout-s.cfg.PingInterval
+	}
 	for {
-		if wait > 0 {
-			s.conn.SetReadDeadline(time.Now().Add(wait))
+		w, mayPark := wait, !pinged && s.canPark(wait)
+		if mayPark {
+			w = s.cfg.ParkAfter
+		}
+		if w > 0 {
+			s.conn.SetReadDeadline(time.Now().Add(w))
 		}
 		err := s.br.wait()
-		if err == nil || pinged || s.cfg.PingInterval <= 0 || !isTimeout(err) {
+		if err == nil || !isTimeout(err) {
+			return err
+		}
+		if mayPark {
+			pingIn := time.Duration(0)
+			if s.cfg.PingInterval > 0 {
+				pingIn = wait - w
+			}
+			if s.park(pingIn) {
+				return ErrParked
+			}
+			wait -= w
+			continue
+		}
+		if pinged || s.cfg.PingInterval <= 0 {
 			return err
 		}
 		s.push(item{msg: s.ping})

@@ -135,6 +135,15 @@ type Config struct {
 	ReadTimeout time.Duration `json:"read_timeout" yaml:"read_timeout"`
 	// WriteTimeout bounds one write to the network. Default 10s.
 	WriteTimeout time.Duration `json:"write_timeout" yaml:"write_timeout"`
+	// ParkAfter is how long a connection whose reader can park (Parker:
+	// the router's sessions) may stay silent before its goroutine is let
+	// go; the connection then waits in a poller, and a goroutine starts
+	// again when input arrives, a ping is due or it closes. It saves a
+	// goroutine stack (4 KiB or more) per quiet connection, and costs a
+	// goroutine start when a parked one speaks again. Default 1s;
+	// negative keeps a goroutine per connection. Linux, over plain TCP
+	// and Unix sockets (not TLS).
+	ParkAfter time.Duration `json:"park_after" yaml:"park_after"`
 	// Serializers lists the codecs offered or accepted, in order of
 	// preference. Default: JSON, MessagePack, CBOR.
 	Serializers []codec.Codec `json:"-" yaml:"-"`
@@ -154,6 +163,7 @@ const (
 	DefaultOutboundQueue  = 16384
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
+	DefaultParkAfter      = time.Second
 )
 
 // Bounds of the sizes in Config: a smaller message limit would refuse a
@@ -203,6 +213,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ParkAfter == 0 {
+		c.ParkAfter = DefaultParkAfter
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

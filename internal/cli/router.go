@@ -218,7 +218,7 @@ func startServer(f *routerFlags, stderr io.Writer) (*server, error) {
 			s.serveHTTP(o)
 		case listenRawSocket:
 			s.rawSockets.Go(func() {
-				serve := func(peer transport.Peer) { rt.AttachFrom(peer, o.spec.listener) }
+				serve := func(peer transport.Peer) { rt.AdoptFrom(peer, o.spec.listener) }
 				if err := transport.ServeRawSocket(ctx, o.ln, p.cfg.Transport, serve); err != nil {
 					log.Error("rawsocket server failed", "listener", o.spec.listener.Name, "err", err)
 				}
