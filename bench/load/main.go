@@ -163,8 +163,8 @@ func (o *options) validate() error {
 			return errors.New("rpc needs -callees, -callers and -inflight >= 1")
 		}
 	case "idle":
-		if o.Sessions < 1 || o.Settle < 0 || o.Settle > time.Minute {
-			return errors.New("idle needs -sessions >= 1 and -settle in [0, 1m]")
+		if o.Sessions < 1 || o.Settle < 0 || o.Settle > 5*time.Minute {
+			return errors.New("idle needs -sessions >= 1 and -settle in [0, 5m]")
 		}
 	default:
 		return fmt.Errorf("unknown -mode %q: want pubsub, rpc or idle", o.Mode)
