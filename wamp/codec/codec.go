@@ -3,6 +3,7 @@ package codec
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/junction-run/junction/wamp"
 )
@@ -166,7 +167,23 @@ type frameReader interface {
 	isDict(raw []byte) bool
 }
 
+// elemsPool holds buildMessage's element lists: a message keeps the
+// values, never the list.
+var elemsPool = sync.Pool{New: func() any { s := make([]any, 0, 8); return &s }}
+
 func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
+	ep := elemsPool.Get().(*[]any)
+	m, err := buildFrom(ep, name, n, fr)
+	if cap(*ep) <= 64 {
+		clear((*ep)[:cap(*ep)])
+		*ep = (*ep)[:0]
+		elemsPool.Put(ep)
+	}
+	return m, err
+}
+
+// buildFrom is buildMessage, with the elements read into *ep.
+func buildFrom(ep *[]any, name string, n int, fr frameReader) (wamp.Message, error) {
 	if n == 0 {
 		return nil, malformed(0, "empty message array")
 	}
@@ -184,17 +201,17 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 	if pi >= 0 && pi < n {
 		end = pi
 	}
-	elems := make([]any, 0, end-1)
 	for i := 1; i < end; i++ {
 		v, err := fr.value(i)
 		if err != nil {
 			if isValueError(err) {
-				return nil, wamp.NewValueError(t, elems, i, "", err.Error())
+				return nil, wamp.NewValueError(t, *ep, i, "", err.Error())
 			}
 			return nil, elemError(t, i, "%v", err)
 		}
-		elems = append(elems, v)
+		*ep = append(*ep, v)
 	}
+	elems := *ep
 	var p wamp.Payload
 	if pi >= 0 && n > pi && n <= pi+2 {
 		raw := &wamp.RawPayload{Serializer: name}

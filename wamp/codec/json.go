@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/junction-run/junction/wamp"
@@ -19,13 +20,21 @@ func (jsonCodec) Name() string        { return "json" }
 func (jsonCodec) Subprotocol() string { return "wamp.2.json" }
 func (jsonCodec) Binary() bool        { return false }
 
+// jsonFrames holds the fast path's frames: the decoded message keeps
+// none of a frame, only the elements it points into.
+var jsonFrames = sync.Pool{New: func() any { return &jsonFrame{elems: make([][]byte, 0, 8)} }}
+
 func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
 	// The fast path: one pass validates, checks UTF-8 and splits.
 	data = bytes.Clone(data) // the elements outlive the caller's buffer
-	f := jsonFrame{elems: make([][]byte, 0, 8), scanned: true}
-	if scanJSONArray(data, &f) {
-		return buildMessage("json", len(f.elems), &f)
+	f := jsonFrames.Get().(*jsonFrame)
+	f.elems, f.scanned = f.elems[:0], true
+	if scanJSONArray(data, f) {
+		m, err := buildMessage("json", len(f.elems), f)
+		f.release()
+		return m, err
 	}
+	f.release()
 	// The slow path finds and words what is wrong: one validating scan,
 	// then a split of the top-level array that can trust the syntax.
 	if !json.Valid(data) {
@@ -33,11 +42,11 @@ func (c jsonCodec) Decode(data []byte) (wamp.Message, error) {
 		err := json.Unmarshal(data, &v) // for the precise syntax error
 		return nil, malformed(0, "not a JSON array: %v", err)
 	}
-	f, ok := splitJSONArray(data)
+	sf, ok := splitJSONArray(data)
 	if !ok {
 		return nil, malformed(0, "not a JSON array")
 	}
-	return buildMessage("json", len(f.elems), &f)
+	return buildMessage("json", len(sf.elems), &sf)
 }
 
 // splitJSONArray returns the elements of a valid JSON array, as slices of
@@ -95,6 +104,16 @@ type jsonFrame struct {
 	depths [8]int
 	// scanned: scanJSONArray checked the elements' UTF-8 already.
 	scanned bool
+}
+
+// release gives a pooled frame back, without its references to data.
+func (f *jsonFrame) release() {
+	if cap(f.elems) > 64 {
+		return
+	}
+	clear(f.elems)
+	f.elems = f.elems[:0]
+	jsonFrames.Put(f)
 }
 
 func (f *jsonFrame) add(elem []byte, depth int) {
