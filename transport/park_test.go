@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +18,11 @@ import (
 )
 
 // parkingReader reads a server peer as the router does: its loop returns
-// when the peer parks, and the peer's resume function runs it again.
+// when the peer parks, and the peer's resume function runs it again. A
+// resumed loop may start while the parked one is still returning from
+// Read, past the last use of the connection's state: that the two never
+// share that state is the race detector's to check (the tests run under
+// -race), and that every message arrives once and in order is theirs.
 type parkingReader struct {
 	t       *testing.T
 	p       Peer
@@ -27,8 +30,6 @@ type parkingReader struct {
 	parks   chan struct{}
 	resumes chan struct{}
 	errs    chan error
-	active  atomic.Int32 // loops running: never more than one
-	overlap atomic.Bool
 }
 
 func readParking(t *testing.T, p Peer) *parkingReader {
@@ -40,19 +41,10 @@ func readParking(t *testing.T, p Peer) *parkingReader {
 		t.Fatal("the peer cannot park")
 	}
 	go r.loop()
-	t.Cleanup(func() {
-		if r.overlap.Load() {
-			t.Error("two goroutines read the peer at once")
-		}
-	})
 	return r
 }
 
 func (r *parkingReader) loop() {
-	if r.active.Add(1) > 1 {
-		r.overlap.Store(true)
-	}
-	defer r.active.Add(-1)
 	for {
 		m, err := r.p.Read()
 		switch {

@@ -150,7 +150,7 @@ realms:
           - {uri: com.example., match: prefix, call: true, allow_disclose: false}
 limits: {max_sessions: 100, message_rate: 50.5, hello_timeout: 5s}
 event_history: [{topic: chat., match: prefix, limit: 10}]
-transport: {max_message_size: 65536, ping_interval: 10s}
+transport: {max_message_size: 65536, ping_interval: 10s, park_after: 2s}
 strict_uris: true
 goodbye_timeout: 1s
 log: {level: debug, format: json}
@@ -171,7 +171,7 @@ log: {level: debug, format: json}
 	}],
 	"limits": {"max_sessions": 100, "message_rate": 50.5, "hello_timeout": "5s"},
 	"event_history": [{"topic": "chat.", "match": "prefix", "limit": 10}],
-	"transport": {"max_message_size": 65536, "ping_interval": "10s"},
+	"transport": {"max_message_size": 65536, "ping_interval": "10s", "park_after": "2s"},
 	"strict_uris": true,
 	"goodbye_timeout": "1s",
 	"log": {"level": "debug", "format": "json"}
@@ -197,7 +197,7 @@ log: {level: debug, format: json}
 		}},
 		Limits:         router.Limits{MaxSessions: 100, MessageRate: 50.5, HelloTimeout: 5 * time.Second},
 		EventHistory:   []router.EventHistory{{Topic: "chat.", Match: wamp.MatchPrefix, Limit: 10}},
-		Transport:      transport.Config{MaxMessageSize: 65536, PingInterval: 10 * time.Second},
+		Transport:      transport.Config{MaxMessageSize: 65536, PingInterval: 10 * time.Second, ParkAfter: 2 * time.Second},
 		StrictURIs:     true,
 		GoodbyeTimeout: time.Second,
 		Log:            logConfig{Level: "debug", Format: "json"},
