@@ -76,19 +76,10 @@ func wait[T any](t *testing.T, ch <-chan T, what string) T {
 // to one test server.
 func wsPairs(t *testing.T, n int, server, client Config) (servers, clients []Peer) {
 	t.Helper()
-	peers := make(chan Peer, n)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := Upgrade(w, r, server)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		peers <- p
-	}))
-	t.Cleanup(srv.Close)
+	url, peers := upgradeServer(t, server, n)
 	for range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, err := Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), client)
+		c, err := Dial(ctx, url, client)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -159,17 +150,8 @@ func TestParkedPeerResumesOnInput(t *testing.T) {
 // next ping ends the connection with a timeout.
 func TestParkedPeerIsPingedAndTimesOut(t *testing.T) {
 	cfg := Config{ParkAfter: 20 * time.Millisecond, PingInterval: 150 * time.Millisecond, ReadTimeout: 450 * time.Millisecond}
-	peers := make(chan Peer, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := Upgrade(w, r, cfg)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		peers <- p
-	}))
-	t.Cleanup(srv.Close)
-	conn, br := rawClient(t, "ws"+strings.TrimPrefix(srv.URL, "http"))
+	url, peers := upgradeServer(t, cfg, 1)
+	conn, br := rawClient(t, url)
 	server := wait(t, peers, "the server peer")
 	defer server.Close()
 	r := readParking(t, server)
