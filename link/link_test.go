@@ -113,10 +113,12 @@ func TestProcedures(t *testing.T) {
 	register("math.secret", func(context.Context, *client.Invocation) (*client.Result, error) {
 		return &client.Result{Values: client.Values{Args: wamp.List{"leaked"}}}, nil
 	})
-	// b's link registers its imports once it has joined.
-	waitFor(t, "b's registrations", func() bool {
+	// b's link registers its imports once it has joined, and a's link
+	// answers for math.add once it has seen the callee's registration:
+	// until both, the call gets no_such_procedure or link_down.
+	waitFor(t, "math.add across the link", func() bool {
 		_, err := caller.Call(ctx, "math.add", wamp.List{0, 0}, nil, nil)
-		return !errors.Is(err, wamp.ErrNoSuchProcedure)
+		return err == nil
 	})
 
 	res, err := caller.Call(ctx, "math.add", wamp.List{2, 3}, wamp.Dict{"by": "b"}, nil)
