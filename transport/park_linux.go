@@ -57,6 +57,13 @@ func (p *poller) forget(pk *parking) {
 	p.mu.Unlock()
 }
 
+// size is how many connections the poller knows.
+func (p *poller) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
 // register adds pk's fd to the set, disarmed until arm.
 func (p *poller) register(pk *parking, fd int) error {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLONESHOT, Fd: int32(pk.token)}

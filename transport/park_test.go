@@ -218,6 +218,18 @@ func TestParkedPeersHoldNoGoroutine(t *testing.T) {
 		}
 		wait(t, readers[i].msgs, "a parked peer's message")
 	}
+	// Connections that end are forgotten by the poller.
+	known := thePoller.size()
+	if known < n {
+		t.Fatalf("the poller knows %d connections, want at least %d", known, n)
+	}
+	for i, s := range servers {
+		s.Close()
+		wait(t, readers[i].errs, "Read to fail after Close")
+	}
+	if left := thePoller.size(); left != known-n {
+		t.Fatalf("the poller knows %d connections after %d of %d closed, want %d", left, n, known, known-n)
+	}
 }
 
 // TestParkWhenIdleRefused: no parking when it is turned off, nor over
