@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -203,13 +204,21 @@ func normalizeCBOR(v any) (any, error) {
 	return nil, fmt.Errorf("%w: cbor: unsupported value of type %T", wamp.ErrMalformed, v)
 }
 
+// cborEncoders holds encoders between messages: wamp.Encode takes an
+// interface, so an encoder on the stack would escape, one per message.
+var cborEncoders = sync.Pool{New: func() any { return new(cborEncoder) }}
+
 func (c cborCodec) Append(dst []byte, m wamp.Message) ([]byte, error) {
-	e := cborEncoder{buf: dst}
-	wamp.Encode(m, &e)
-	if e.err != nil {
-		return dst, fmt.Errorf("codec: cbor: encode %s: %w", m.Type(), e.err)
+	e := cborEncoders.Get().(*cborEncoder)
+	*e = cborEncoder{buf: dst}
+	wamp.Encode(m, e)
+	buf, err := e.buf, e.err
+	*e = cborEncoder{} // the pool keeps no caller's buffer
+	cborEncoders.Put(e)
+	if err != nil {
+		return dst, fmt.Errorf("codec: cbor: encode %s: %w", m.Type(), err)
 	}
-	return e.buf, nil
+	return buf, nil
 }
 
 // cborEncoder writes heads itself (they are a byte or a few) and hands

@@ -254,13 +254,21 @@ func normalizeJSON(v any) (any, error) {
 	return v, nil
 }
 
+// jsonEncoders holds encoders between messages: wamp.Encode takes an
+// interface, so an encoder on the stack would escape, one per message.
+var jsonEncoders = sync.Pool{New: func() any { return new(jsonEncoder) }}
+
 func (c jsonCodec) Append(dst []byte, m wamp.Message) ([]byte, error) {
-	e := jsonEncoder{buf: dst}
-	wamp.Encode(m, &e)
-	if e.err != nil {
-		return dst, fmt.Errorf("codec: json: encode %s: %w", m.Type(), e.err)
+	e := jsonEncoders.Get().(*jsonEncoder)
+	*e = jsonEncoder{buf: dst}
+	wamp.Encode(m, e)
+	buf, err := e.buf, e.err
+	*e = jsonEncoder{} // the pool keeps no caller's buffer
+	jsonEncoders.Put(e)
+	if err != nil {
+		return dst, fmt.Errorf("codec: json: encode %s: %w", m.Type(), err)
 	}
-	return e.buf, nil
+	return buf, nil
 }
 
 // jsonEncoder writes a message array; n and i track the commas and the
