@@ -19,10 +19,10 @@ var ErrParked = errors.New("transport: parked while idle")
 // on Linux), and costs a few hundred bytes.
 type Parker interface {
 	// ParkWhenIdle lets Read return ErrParked once the connection has
-	// been quiet for Config.ParkAfter. resume is then called once, on a
-	// goroutine of its own (it may run the reading loop there): when
-	// input arrives, when a keep-alive ping is due, or when the
-	// connection is closed. It reports whether the peer can park at all:
+	// been quiet for Config.ParkAfter. After each park, resume is called
+	// once, on a goroutine of its own (it may run the reading loop
+	// there): when input arrives, when a keep-alive ping is due, or when
+	// the connection is closed. It reports whether the peer can park at all:
 	// not over TLS, whose records crypto/tls may hold decrypted, not
 	// where the poller is missing (other systems than Linux), nor when
 	// ParkAfter is negative. Call it from the reading goroutine, before
