@@ -36,7 +36,6 @@ type Plugin struct {
 	// connection or a handler.
 	mu       sync.Mutex
 	routes   patterns.Routes[Handler] // has its own lock
-	setupErr error
 	conn     *ircevent.Connection
 	joined   map[string]bool // lower-case channel names
 	joinErr  map[string]string
@@ -111,15 +110,7 @@ func New(cfg Config) *Plugin {
 // pattern matches is called, in declaration order. A bad pattern is
 // reported by Start.
 func (p *Plugin) Message(pattern string, h Handler) {
-	err := errors.New("nil handler")
-	if h != nil {
-		err = p.routes.Add(pattern, h)
-	}
-	if err != nil {
-		p.mu.Lock()
-		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("irc: Message(%q): %w", pattern, err))
-		p.mu.Unlock()
-	}
+	p.routes.Add("irc: Message", pattern, h)
 }
 
 // DefaultNamespace is "irc".
@@ -178,10 +169,7 @@ func (p *Plugin) Joined(channel string) bool {
 // naming the server and the reason. From then on the connection is
 // restored on its own, the channels joined again.
 func (p *Plugin) Start(ctx context.Context) error {
-	p.mu.Lock()
-	err := p.setupErr
-	p.mu.Unlock()
-	if err != nil {
+	if err := p.routes.Err(); err != nil {
 		return err
 	}
 	if err := p.Config.Validate(); err != nil {

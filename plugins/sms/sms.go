@@ -2,8 +2,6 @@ package sms
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,12 +23,11 @@ type Plugin struct {
 	queue  *junction.Queue
 	client *http.Client
 
-	mu       sync.Mutex
-	cfg      Config // Config with its defaults, from Start on
-	started  bool
-	routes   patterns.Routes[Handler] // has its own lock
-	setupErr error
-	metrics  metrics
+	mu      sync.Mutex
+	cfg     Config // Config with its defaults, from Start on
+	started bool
+	routes  patterns.Routes[Handler] // has its own lock
+	metrics metrics
 }
 
 var _ junction.Plugin = (*Plugin)(nil)
@@ -82,15 +79,7 @@ func New(cfg Config) *Plugin { return &Plugin{Config: cfg} }
 // Every handler whose pattern matches runs, in declaration order. A bad
 // pattern is reported by Start.
 func (p *Plugin) Receive(pattern string, h Handler) {
-	err := errors.New("nil handler")
-	if h != nil {
-		err = p.routes.Add(pattern, h)
-	}
-	if err != nil {
-		p.mu.Lock()
-		p.setupErr = errors.Join(p.setupErr, fmt.Errorf("sms: Receive(%q): %w", pattern, err))
-		p.mu.Unlock()
-	}
+	p.routes.Add("sms: Receive", pattern, h)
 }
 
 // DefaultNamespace is "sms".
@@ -132,8 +121,8 @@ func (p *Plugin) Provision(h *junction.PluginHost) error {
 func (p *Plugin) Start(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.setupErr != nil {
-		return p.setupErr
+	if err := p.routes.Err(); err != nil {
+		return err
 	}
 	if err := p.Config.Validate(); err != nil {
 		return err

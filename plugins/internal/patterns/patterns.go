@@ -4,7 +4,9 @@
 package patterns
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"sync"
 )
@@ -28,6 +30,7 @@ type Hit[H any] struct {
 type Routes[H any] struct {
 	mu   sync.Mutex
 	list []route[H]
+	err  error // what Add refused, for the plugin's Start to report
 }
 
 type route[H any] struct {
@@ -36,16 +39,27 @@ type route[H any] struct {
 }
 
 // Add routes the texts that pattern, a regexp (Go syntax), matches to
-// h; it returns the pattern's error.
-func (r *Routes[H]) Add(pattern string, h H) error {
+// h. A bad pattern or a nil handler is not routed; it is kept, named
+// "what(pattern)", for Err.
+func (r *Routes[H]) Add(what, pattern string, h H) {
 	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return err
+	if v := reflect.ValueOf(h); err == nil && (!v.IsValid() || v.Kind() == reflect.Func && v.IsNil()) {
+		err = errors.New("nil handler")
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err != nil {
+		r.err = errors.Join(r.err, fmt.Errorf("%s(%q): %w", what, pattern, err))
+		return
+	}
 	r.list = append(r.list, route[H]{re, h})
-	return nil
+}
+
+// Err returns what Add refused, nil if nothing.
+func (r *Routes[H]) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 // Matching returns the handlers whose pattern matches text, in the

@@ -3,18 +3,21 @@ package patterns
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 func TestMatching(t *testing.T) {
 	var r Routes[string]
 	for pattern, h := range map[string]string{`^LOVE (?P<a>\w+) (?P<b>\w+)$`: "love", `dtc`: "dtc", `^never$`: "never"} {
-		if err := r.Add(pattern, h); err != nil {
-			t.Fatal(err)
-		}
+		r.Add("Test", pattern, h)
 	}
-	if err := r.Add(`(`, "bad"); err == nil {
-		t.Fatal("Add of a bad pattern: no error")
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Add("Test", `(`, "bad")
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "Test(\"(\")") {
+		t.Fatalf("Err after a bad pattern: %v", err)
 	}
 	hits := r.Matching("LOVE ann bob")
 	if len(hits) != 1 || hits[0].Handler != "love" || !reflect.DeepEqual(hits[0].Groups, []string{"LOVE ann bob", "ann", "bob"}) ||
@@ -36,5 +39,17 @@ func TestRun(t *testing.T) {
 	want := errors.New("no")
 	if err := Run(func() error { return want }); err != want {
 		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestNilHandlerIsRefused: a nil handler is kept for Err, not routed.
+func TestNilHandlerIsRefused(t *testing.T) {
+	var r Routes[func()]
+	r.Add("Receive", "x", nil)
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "nil handler") {
+		t.Fatalf("Err after a nil handler: %v", err)
+	}
+	if hits := r.Matching("x"); hits != nil {
+		t.Fatalf("a nil handler was routed: %+v", hits)
 	}
 }
