@@ -166,11 +166,11 @@ func (r *Router) serveHTTP(w http.ResponseWriter, req *http.Request, l *Listener
 
 // Attach serves a session on peer and returns when it has ended. It is
 // how other transports hand connections to the router.
-func (r *Router) Attach(peer transport.Peer) { r.attach(peer, nil) }
+func (r *Router) Attach(peer transport.Peer) { r.attach(peer, nil, false) }
 
 // AttachFrom is Attach for a connection accepted by listener l, whose
 // policies apply to the session.
-func (r *Router) AttachFrom(peer transport.Peer, l Listener) { r.attach(peer, &l) }
+func (r *Router) AttachFrom(peer transport.Peer, l Listener) { r.attach(peer, &l, false) }
 
 // AdoptFrom serves a session on peer as AttachFrom does, but may return
 // before the session ends: once its connection is quiet and parked
@@ -178,20 +178,14 @@ func (r *Router) AttachFrom(peer transport.Peer, l Listener) { r.attach(peer, &l
 // from goroutines of its own until it ends, and a quiet session costs no
 // goroutine. For callers that need not wait for the end, such as
 // transport.ServeRawSocket's serve function.
-func (r *Router) AdoptFrom(peer transport.Peer, l Listener) {
-	if !r.admit() {
-		peer.Close()
-		return
-	}
-	r.serve(peer, &l, true, r.wg.Done)
-}
+func (r *Router) AdoptFrom(peer transport.Peer, l Listener) { r.attach(peer, &l, true) }
 
-func (r *Router) attach(peer transport.Peer, l *Listener) {
+func (r *Router) attach(peer transport.Peer, l *Listener, park bool) {
 	if !r.admit() {
 		peer.Close()
 		return
 	}
-	r.serve(peer, l, false, r.wg.Done)
+	r.serve(peer, l, park, r.wg.Done)
 }
 
 // LocalPeer returns the client end of an in-process connection whose
