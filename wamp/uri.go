@@ -40,7 +40,42 @@ func (u URI) ValidPattern(strict bool, policy MatchPolicy) bool {
 	return u.check(strict, policy == MatchWildcard)
 }
 
+// check is Valid and ValidPattern's rule: emptyOK lets components be
+// empty. Nearly every URI is ASCII, which it checks byte by byte; at the
+// first other byte it starts again with checkRunes, the general rule.
 func (u URI) check(strict, emptyOK bool) bool {
+	s := string(u)
+	if s == "" {
+		return false
+	}
+	start := 0 // where the current component starts
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if i == start && !emptyOK {
+				return false
+			}
+			start = i + 1
+		case c >= utf8.RuneSelf:
+			if strict {
+				return false // never in [0-9a-z_], valid UTF-8 or not
+			}
+			return u.checkRunes(false, emptyOK)
+		case strict:
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+				return false
+			}
+		case c <= ' ' || c == 0x7f || c == '#':
+			// The ASCII whitespace and control characters.
+			return false
+		}
+	}
+	return start < len(s) || emptyOK
+}
+
+// checkRunes is check for any string, rune by rune.
+func (u URI) checkRunes(strict, emptyOK bool) bool {
 	s := string(u)
 	if s == "" || !utf8.ValidString(s) {
 		return false
