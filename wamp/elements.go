@@ -21,8 +21,9 @@ func PayloadIndex(t Type) int {
 }
 
 // arity gives the minimum and maximum element count of each message type,
-// the type code included.
-var arity = map[Type][2]int{
+// the type code included; {0, 0} marks an unknown type. An array indexed
+// by the code, as it is read once per message.
+var arity = [256][2]uint8{
 	TypeHello: {3, 3}, TypeWelcome: {3, 3}, TypeAbort: {3, 3},
 	TypeChallenge: {3, 3}, TypeAuthenticate: {3, 3}, TypeGoodbye: {3, 3},
 	TypeError: {5, 7}, TypePublish: {4, 6}, TypePublished: {3, 3},
@@ -42,11 +43,11 @@ var arity = map[Type][2]int{
 // Build returns a *DecodeError when the arity, an element's kind, an ID's
 // range or a URI is wrong.
 func Build(t Type, elems []any, n int, p Payload) (Message, error) {
-	ar, ok := arity[t]
-	if !ok {
+	ar := arity[t]
+	if ar[1] == 0 {
 		return nil, &DecodeError{Index: 0, Field: "Type", Reason: fmt.Sprintf("unknown message type %d", t)}
 	}
-	if n < ar[0] || n > ar[1] {
+	if n < int(ar[0]) || n > int(ar[1]) {
 		want := fmt.Sprintf("%d", ar[0])
 		if ar[0] != ar[1] {
 			want = fmt.Sprintf("%d to %d", ar[0], ar[1])

@@ -123,3 +123,13 @@ func TestTypeNames(t *testing.T) {
 		t.Fatal("type names")
 	}
 }
+
+// The arity table marks exactly the known types: Build trusts it to.
+func TestArityCoversKnownTypes(t *testing.T) {
+	for code := range 256 {
+		typ := Type(code)
+		if known := arity[typ][1] != 0; known != typ.Known() {
+			t.Errorf("%s: in arity table %v, Known %v", typ, known, typ.Known())
+		}
+	}
+}
