@@ -140,7 +140,7 @@ func (f *jsonFrame) value(i int) (any, error) {
 	if err := f.check(i); err != nil {
 		return nil, err
 	}
-	return decodeJSONValue(f.elems[i])
+	return decodeJSONElem(f.elems[i], f.scanned)
 }
 
 func (f *jsonFrame) raw(i int) ([]byte, error) {
@@ -157,10 +157,16 @@ func (jsonCodec) DecodeValue(data []byte) (any, error) {
 	return decodeJSONValue(data)
 }
 
-// decodeJSONValue decodes one JSON value (already known to be valid when it
-// comes from Decode) into normalised Go values.
+// decodeJSONValue decodes one JSON value into normalised Go values.
 func decodeJSONValue(data []byte) (any, error) {
-	data = bytes.TrimSpace(data)
+	return decodeJSONElem(bytes.TrimSpace(data), false)
+}
+
+// decodeJSONElem is decodeJSONValue for a message element, which is known
+// to be valid JSON and has no space around it: both splits trim it.
+// utf8OK says its UTF-8 is known to be valid too, as the fast path's
+// scanner checked it.
+func decodeJSONElem(data []byte, utf8OK bool) (any, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty JSON value", wamp.ErrMalformed)
 	}
@@ -174,7 +180,7 @@ func decodeJSONValue(data []byte) (any, error) {
 		return wamp.Dict{}, nil
 	case c == '"' && len(data) >= 2 && data[len(data)-1] == '"' && bytes.IndexByte(data[1:len(data)-1], '\\') < 0:
 		s := string(data[1 : len(data)-1])
-		if !utf8.ValidString(s) {
+		if !utf8OK && !utf8.ValidString(s) {
 			return nil, fmt.Errorf("%w: invalid UTF-8 in JSON string", wamp.ErrMalformed)
 		}
 		return jsonString(s)
