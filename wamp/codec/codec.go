@@ -175,7 +175,9 @@ func buildMessage(name string, n int, fr frameReader) (wamp.Message, error) {
 	ep := elemsPool.Get().(*[]any)
 	m, err := buildFrom(ep, name, n, fr)
 	if cap(*ep) <= 64 {
-		clear((*ep)[:cap(*ep)])
+		// Only the first len slots were written: the pool's lists are nil
+		// past their length, and so is what append allocates.
+		clear(*ep)
 		*ep = (*ep)[:0]
 		elemsPool.Put(ep)
 	}
