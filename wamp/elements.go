@@ -110,6 +110,10 @@ func (b *builder) dict(i int, field string) Dict {
 	}
 	// An option or detail whose value is null (or undefined, as
 	// JavaScript encoders write what was never set) reads as absent.
+	// Most dicts are empty, where even starting a range costs.
+	if len(d) == 0 {
+		return d
+	}
 	for k, e := range d {
 		if e == nil {
 			delete(d, k)
