@@ -27,7 +27,7 @@ type broker struct {
 	mu   sync.RWMutex
 	subs *uriIndex
 	// bySession lists each session's subscriptions, for cleanup.
-	bySession map[*session]map[wamp.ID]*entry
+	bySession map[*session]*entrySet
 
 	// seq orders kept events, so that histories and retained events of
 	// several topics merge in order of publication.
@@ -47,7 +47,7 @@ func newBroker(rl *realm) *broker {
 		realm:     rl,
 		now:       time.Now,
 		subs:      newURIIndex(),
-		bySession: make(map[*session]map[wamp.ID]*entry),
+		bySession: make(map[*session]*entrySet),
 		retained:  make(map[wamp.URI][]*storedEvent),
 		history:   newHistoryRings(rl.router.cfg.EventHistory, rl.name, time.Now()),
 	}
@@ -84,16 +84,7 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		sub = newEntry(b.realm.router.ids.Next(), m.Topic, match, time.Now())
 		b.subs.add(sub)
 	}
-	mine := b.bySession[s]
-	if mine == nil {
-		mine = make(map[wamp.ID]*entry)
-		b.bySession[s] = mine
-	}
-	_, already := mine[sub.id]
-	if !already {
-		mine[sub.id] = sub
-		sub.attach(s)
-	}
+	already := !b.attach(s, sub)
 	b.mu.Unlock()
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
 	if !already {
@@ -114,7 +105,7 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 
 func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 	b.mu.Lock()
-	sub := b.bySession[s][m.Subscription]
+	sub := b.bySession[s].get(m.Subscription)
 	deleted := false
 	if sub != nil {
 		deleted = b.drop(s, sub)
@@ -130,12 +121,29 @@ func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 	b.dropped(s, sub, deleted)
 }
 
+// attach adds s to sub's subscribers and reports whether it was not one
+// yet. b.mu must be held.
+func (b *broker) attach(s *session, sub *entry) bool {
+	mine := b.bySession[s]
+	if mine == nil {
+		mine = new(entrySet)
+		b.bySession[s] = mine
+	}
+	if !mine.add(sub) {
+		return false
+	}
+	sub.attach(s)
+	return true
+}
+
 // drop removes s from sub, and sub when it has no subscriber left, which
 // it reports. b.mu must be held.
 func (b *broker) drop(s *session, sub *entry) (deleted bool) {
-	delete(b.bySession[s], sub.id)
-	if len(b.bySession[s]) == 0 {
-		delete(b.bySession, s)
+	if mine := b.bySession[s]; mine != nil {
+		mine.remove(sub.id)
+		if mine.len() == 0 {
+			delete(b.bySession, s)
+		}
 	}
 	if sub.detach(s) == 0 {
 		b.subs.remove(sub)
@@ -159,7 +167,7 @@ func (b *broker) removeSession(s *session) {
 	}
 	var drops []drop
 	b.mu.Lock()
-	for _, sub := range b.bySession[s] {
+	for _, sub := range b.bySession[s].entries() {
 		drops = append(drops, drop{sub, b.drop(s, sub)})
 	}
 	b.mu.Unlock()

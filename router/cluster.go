@@ -88,14 +88,40 @@ type remoteSession struct {
 	node *peerNode
 	n    *Node
 	info transport.Info
-	// regs and subs are the registrations and subscriptions mirrored,
-	// by key, each with the mark of the snapshot or delta that last
-	// named it; mark is the session's (see Node.sweep).
-	regs, subs map[entryKey]uint64
-	mark       uint64
+	// mark is that of the latest snapshot that named the session (see
+	// Node.sweep).
+	mark uint64
 	// link: the session is the link session of a peer, not a mirror.
 	link bool
+	// done is made by the first Done, rarely called of a proxy: every
+	// node mirrors every session of its peers, so a proxy's bytes are
+	// paid once per node for each session of the cluster.
+	mu   sync.Mutex
 	done chan struct{}
+	gone bool
+}
+
+// doneChan returns the channel closed when the proxy goes.
+func (r *remoteSession) doneChan() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done == nil {
+		r.done = make(chan struct{})
+		if r.gone {
+			close(r.done)
+		}
+	}
+	return r.done
+}
+
+// end closes the proxy's Done channel, if it was made.
+func (r *remoteSession) end() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.gone && r.done != nil {
+		close(r.done)
+	}
+	r.gone = true
 }
 
 type entryKey struct {
@@ -242,7 +268,7 @@ func (n *Node) drop(p *peerNode, reap bool) {
 	reap = reap && reaper == n.name
 	for _, s := range p.links {
 		s.realm.dealer.removeSession(s)
-		close(s.remote.done)
+		s.remote.end()
 	}
 	for _, s := range p.sessions {
 		n.removeProxy(s, reap)
@@ -258,7 +284,7 @@ func (n *Node) removeProxy(s *session, reap bool) {
 	s.realm.broker.removeSession(s)
 	s.realm.dealer.removeSession(s)
 	s.realm.remove(s)
-	close(s.remote.done)
+	s.remote.end()
 	if reap {
 		s.publishTestaments()
 		s.realm.metaEvent("wamp.session.on_leave", s.id, s.authid, s.authrole)
@@ -280,8 +306,7 @@ func (n *Node) linkSession(p *peerNode, rl *realm) *session {
 
 func (n *Node) newProxy(p *peerNode, rl *realm, id wamp.ID) *session {
 	s := &session{id: id, realm: rl, router: n.r, joined: time.Now()}
-	s.remote = &remoteSession{node: p, n: n, done: make(chan struct{}),
-		regs: make(map[entryKey]uint64), subs: make(map[entryKey]uint64)}
+	s.remote = &remoteSession{node: p, n: n}
 	s.peer = proxyPeer{s}
 	return s
 }
@@ -369,7 +394,7 @@ func (pp proxyPeer) SendShared(*transport.Shared) error {
 	return nil // the broker sends publications to nodes, not to proxies
 }
 func (pp proxyPeer) Close() error          { return nil }
-func (pp proxyPeer) Done() <-chan struct{} { return pp.s.remote.done }
+func (pp proxyPeer) Done() <-chan struct{} { return pp.s.remote.doneChan() }
 func (pp proxyPeer) Info() transport.Info  { return pp.s.remote.info }
 
 // Send forwards what the dealer or the meta API sends a remote session:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unique"
 
 	"github.com/junction-run/junction/transport"
 	"github.com/junction-run/junction/wamp"
@@ -127,7 +128,7 @@ func (n *Node) sendSnapshot(p *peerNode) {
 			if s.remote != nil {
 				continue
 			}
-			for _, sub := range subs {
+			for _, sub := range subs.list {
 				f.Ops = append(f.Ops, stateOp{Op: "sub", Realm: string(rl.name), Session: s.id, URI: sub.uri, Match: sub.match})
 			}
 		}
@@ -190,10 +191,11 @@ func (n *Node) applyState(p *peerNode, body []byte) error {
 	}
 	if f.Snapshot {
 		p.mark++
+		named := make(map[mirrorKey]bool)
 		for i := range f.Ops {
-			n.applyOp(p, &f.Ops[i])
+			n.applyOp(p, &f.Ops[i], named)
 		}
-		n.sweep(p)
+		n.sweep(p, named)
 		p.synced, p.seq, p.behind = true, f.Seq, 0
 		return nil
 	}
@@ -207,32 +209,48 @@ func (n *Node) applyState(p *peerNode, body []byte) error {
 	}
 	p.seq = f.Seq
 	for i := range f.Ops {
-		n.applyOp(p, &f.Ops[i])
+		n.applyOp(p, &f.Ops[i], nil)
 	}
 	return nil
 }
 
-// sweep removes what p's latest snapshot no longer has.
-func (n *Node) sweep(p *peerNode) {
+// intern returns the canonical copy of s.
+func intern(s string) string { return unique.Make(s).Value() }
+
+// mirrorKey names a registration (reg) or subscription of a proxy
+// session in a snapshot.
+type mirrorKey struct {
+	session wamp.ID
+	reg     bool
+	entryKey
+}
+
+// sweep removes what p's latest snapshot no longer has: the sessions it
+// did not mark, the registrations and subscriptions it did not name.
+// (The snapshot's names live only while it is applied: a proxy keeps no
+// bookkeeping of its own, each mirrored session costing its peers memory.)
+func (n *Node) sweep(p *peerNode, named map[mirrorKey]bool) {
 	for _, s := range p.sessions {
 		if s.remote.mark != p.mark {
 			n.removeProxy(s, false)
 			continue
 		}
-		for k, m := range s.remote.regs {
-			if m != p.mark {
+		for _, k := range s.realm.dealer.mirrored(s) {
+			if !named[mirrorKey{s.id, true, k}] {
 				s.realm.dealer.mirrorUnregister(s, k)
 			}
 		}
-		for k, m := range s.remote.subs {
-			if m != p.mark {
+		for _, k := range s.realm.broker.mirrored(s) {
+			if !named[mirrorKey{s.id, false, k}] {
 				s.realm.broker.mirrorUnsubscribe(s, k)
 			}
 		}
 	}
 }
 
-func (n *Node) applyOp(p *peerNode, op *stateOp) {
+// applyOp applies one op of p's state; named, during a snapshot, gathers
+// the registrations and subscriptions it names.
+func (n *Node) applyOp(p *peerNode, op *stateOp, named map[mirrorKey]bool) {
 	rl := n.r.realm(wamp.URI(op.Realm))
 	if rl == nil {
 		return
@@ -245,9 +263,12 @@ func (n *Node) applyOp(p *peerNode, op *stateOp) {
 				return
 			}
 			s = n.newProxy(p, rl, op.Session)
-			s.authid, s.authrole, s.authmethod, s.authprovider = op.AuthID, op.AuthRole, op.AuthMethod, op.AuthProvider
+			// The values most sessions share are kept once, not once
+			// per proxy.
+			s.authid, s.authrole = op.AuthID, intern(op.AuthRole)
+			s.authmethod, s.authprovider = intern(op.AuthMethod), intern(op.AuthProvider)
 			s.features = op.Features
-			s.remote.info = transport.Info{Transport: op.Transport, Serializer: op.Serializer, RemoteAddr: op.Peer}
+			s.remote.info = transport.Info{Transport: intern(op.Transport), Serializer: intern(op.Serializer), RemoteAddr: op.Peer}
 			p.sessions[s.id] = s
 			rl.add(s)
 		}
@@ -262,19 +283,19 @@ func (n *Node) applyOp(p *peerNode, op *stateOp) {
 	case "leave":
 		n.removeProxy(s, false)
 	case "reg":
-		if _, had := s.remote.regs[key]; !had {
-			if !rl.dealer.mirrorRegister(s, op) {
-				return
-			}
+		if !rl.dealer.hasMirror(s, key) && !rl.dealer.mirrorRegister(s, op) {
+			return
 		}
-		s.remote.regs[key] = p.mark
+		if named != nil {
+			named[mirrorKey{s.id, true, key}] = true
+		}
 	case "unreg":
 		rl.dealer.mirrorUnregister(s, key)
 	case "sub":
-		if _, had := s.remote.subs[key]; !had {
-			rl.broker.mirrorSubscribe(s, key)
+		rl.broker.mirrorSubscribe(s, key)
+		if named != nil {
+			named[mirrorKey{s.id, false, key}] = true
 		}
-		s.remote.subs[key] = p.mark
 	case "unsub":
 		rl.broker.mirrorUnsubscribe(s, key)
 	case "will":
@@ -319,8 +340,6 @@ func (d *dealer) mirrorRegister(s *session, op *stateOp) bool {
 			d.detach(m, reg)
 			if m.remote == nil {
 				revoked = append(revoked, m)
-			} else {
-				delete(m.remote.regs, entryKey{reg.uri, reg.match})
 			}
 		}
 		old := reg
@@ -361,9 +380,30 @@ func (d *dealer) revoke(s *session, reg *entry) {
 	d.realm.router.clusterDelta(regOp("unreg", s, reg, false))
 }
 
+// hasMirror reports whether the proxy s is attached to the registration
+// key names.
+func (d *dealer) hasMirror(s *session, key entryKey) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reg := d.regs.lookup(key.uri, key.match)
+	return reg != nil && reg.has(s)
+}
+
+// mirrored returns the keys of the registrations s is attached to.
+func (d *dealer) mirrored(s *session) []entryKey {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var keys []entryKey
+	if sc := d.bySession[s]; sc != nil {
+		for _, reg := range sc.regs {
+			keys = append(keys, entryKey{reg.uri, reg.match})
+		}
+	}
+	return keys
+}
+
 // mirrorUnregister detaches a peer's callee from a registration.
 func (d *dealer) mirrorUnregister(s *session, key entryKey) {
-	delete(s.remote.regs, key)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if reg := d.regs.lookup(key.uri, key.match); reg != nil && reg.has(s) {
@@ -380,23 +420,27 @@ func (b *broker) mirrorSubscribe(s *session, key entryKey) {
 		sub = newEntry(b.realm.router.ids.Next(), key.uri, key.match, time.Now())
 		b.subs.add(sub)
 	}
-	mine := b.bySession[s]
-	if mine == nil {
-		mine = make(map[wamp.ID]*entry)
-		b.bySession[s] = mine
+	b.attach(s, sub)
+}
+
+// mirrored returns the keys of the subscriptions s is attached to.
+func (b *broker) mirrored(s *session) []entryKey {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var keys []entryKey
+	if mine := b.bySession[s]; mine != nil {
+		for _, sub := range mine.list {
+			keys = append(keys, entryKey{sub.uri, sub.match})
+		}
 	}
-	if _, already := mine[sub.id]; !already {
-		mine[sub.id] = sub
-		sub.attach(s)
-	}
+	return keys
 }
 
 // mirrorUnsubscribe detaches a peer's subscriber.
 func (b *broker) mirrorUnsubscribe(s *session, key entryKey) {
-	delete(s.remote.subs, key)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if sub := b.subs.lookup(key.uri, key.match); sub != nil && b.bySession[s][sub.id] != nil {
+	if sub := b.subs.lookup(key.uri, key.match); sub != nil && b.bySession[s].get(sub.id) != nil {
 		b.drop(s, sub)
 	}
 }

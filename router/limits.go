@@ -184,11 +184,11 @@ func (b *broker) allowSubscribe(s *session, m *wamp.Subscribe, match wamp.MatchP
 	}
 	b.mu.RLock()
 	mine := b.bySession[s]
-	ok := len(mine) < max
+	ok := mine.len() < max
 	if !ok {
 		// Subscribing again to what s holds adds nothing.
 		if sub := b.subs.lookup(m.Topic, match); sub != nil {
-			_, ok = mine[sub.id]
+			ok = mine.get(sub.id) != nil
 		}
 	}
 	b.mu.RUnlock()
