@@ -33,7 +33,7 @@ const (
 	TypeYield        Type = 70
 )
 
-var typeNames = map[Type]string{
+var typeNames = [256]string{
 	TypeHello: "HELLO", TypeWelcome: "WELCOME", TypeAbort: "ABORT",
 	TypeChallenge: "CHALLENGE", TypeAuthenticate: "AUTHENTICATE",
 	TypeGoodbye: "GOODBYE", TypeError: "ERROR", TypePublish: "PUBLISH",
@@ -48,7 +48,7 @@ var typeNames = map[Type]string{
 
 // String returns the specification's name of t, such as "PUBLISH".
 func (t Type) String() string {
-	if n, ok := typeNames[t]; ok {
+	if n := typeNames[t]; n != "" {
 		return n
 	}
 	return "UNKNOWN(" + strconv.Itoa(int(t)) + ")"
@@ -56,8 +56,7 @@ func (t Type) String() string {
 
 // Known reports whether t is a message type of the specification.
 func (t Type) Known() bool {
-	_, ok := typeNames[t]
-	return ok
+	return typeNames[t] != ""
 }
 
 // Message is one WAMP message. The concrete types are the pointer types
