@@ -1,36 +1,14 @@
 package wamp
 
 import (
-	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 )
 
 // referenceCheck is URI.check as it was before its ASCII fast path: the
-// rule the fast path must keep, rune by rune.
+// rune loop, which check keeps for URIs with non-ASCII bytes. The fast
+// path must decide every URI as it does.
 func referenceCheck(s string, strict, emptyOK bool) bool {
-	if s == "" || !utf8.ValidString(s) {
-		return false
-	}
-	for comp := range strings.SplitSeq(s, ".") {
-		if comp == "" {
-			if !emptyOK {
-				return false
-			}
-			continue
-		}
-		for _, r := range comp {
-			if strict {
-				if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-					return false
-				}
-			} else if r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) {
-				return false
-			}
-		}
-	}
-	return true
+	return URI(s).checkRunes(strict, emptyOK)
 }
 
 // uriSeeds are the cases the fast path could get wrong: empty components
