@@ -93,9 +93,9 @@ type remoteSession struct {
 	mark uint64
 	// link: the session is the link session of a peer, not a mirror.
 	link bool
-	// done is made by the first Done, rarely called of a proxy: every
-	// node mirrors every session of its peers, so a proxy's bytes are
-	// paid once per node for each session of the cluster.
+	// done is made on the first call of Done, which few proxies see:
+	// every node mirrors every session of its peers, so a proxy's bytes
+	// are paid once per node for each session of the cluster.
 	mu   sync.Mutex
 	done chan struct{}
 	gone bool
