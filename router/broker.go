@@ -78,13 +78,8 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 		return
 	}
 	b.mu.Lock()
-	sub := b.subs.lookup(m.Topic, match)
-	created := sub == nil
-	if created {
-		sub = newEntry(b.realm.router.ids.Next(), m.Topic, match, time.Now())
-		b.subs.add(sub)
-	}
-	already := !b.attach(s, sub)
+	sub, created, added := b.join(s, m.Topic, match)
+	already := !added
 	b.mu.Unlock()
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
 	if !already {
@@ -121,19 +116,24 @@ func (b *broker) unsubscribe(s *session, m *wamp.Unsubscribe) {
 	b.dropped(s, sub, deleted)
 }
 
-// attach adds s to sub's subscribers and reports whether it was not one
-// yet. b.mu must be held.
-func (b *broker) attach(s *session, sub *entry) bool {
+// join attaches s to the subscription of topic and match, which it
+// creates if there is none, and reports whether it created it and whether
+// s was not a subscriber yet. b.mu must be held.
+func (b *broker) join(s *session, topic wamp.URI, match wamp.MatchPolicy) (sub *entry, created, added bool) {
+	sub = b.subs.lookup(topic, match)
+	if created = sub == nil; created {
+		sub = newEntry(b.realm.router.ids.Next(), topic, match, time.Now())
+		b.subs.add(sub)
+	}
 	mine := b.bySession[s]
 	if mine == nil {
 		mine = new(entrySet)
 		b.bySession[s] = mine
 	}
-	if !mine.add(sub) {
-		return false
+	if added = mine.add(sub); added {
+		sub.attach(s)
 	}
-	sub.attach(s)
-	return true
+	return sub, created, added
 }
 
 // drop removes s from sub, and sub when it has no subscriber left, which

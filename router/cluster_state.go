@@ -415,12 +415,7 @@ func (d *dealer) mirrorUnregister(s *session, key entryKey) {
 func (b *broker) mirrorSubscribe(s *session, key entryKey) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	sub := b.subs.lookup(key.uri, key.match)
-	if sub == nil {
-		sub = newEntry(b.realm.router.ids.Next(), key.uri, key.match, time.Now())
-		b.subs.add(sub)
-	}
-	b.attach(s, sub)
+	b.join(s, key.uri, key.match)
 }
 
 // mirrored returns the keys of the subscriptions s is attached to.

@@ -90,7 +90,7 @@ func (s *session) run(done func()) {
 }
 
 // loop routes the session's messages until it ends, or its peer parks
-// (it then returns false). It is kept small, as is the peer's Read,
+// (it then returns true). It is kept small, as is the peer's Read,
 // because idle sessions wait inside it: a shallow stack is one the
 // garbage collector can shrink.
 func (s *session) loop() (parked bool) {

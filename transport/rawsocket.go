@@ -226,9 +226,6 @@ func (r *rsConn) Read() (wamp.Message, error) {
 	for {
 		if r.br.Buffered() == 0 {
 			if err := r.await(); err != nil {
-				if err == ErrParked {
-					return nil, err
-				}
 				return nil, r.readFailed(err)
 			}
 		}

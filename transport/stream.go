@@ -240,8 +240,12 @@ func isTimeout(err error) bool {
 }
 
 // readFailed closes the connection after a read error and returns what
-// Read reports for it.
+// Read reports for it. ErrParked is no failure: it is passed on, and the
+// connection stays open.
 func (s *streamConn) readFailed(err error) error {
+	if err == ErrParked {
+		return err
+	}
 	s.abort()
 	select {
 	case <-s.done:

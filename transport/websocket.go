@@ -67,9 +67,6 @@ func (w *wsConn) Read() (wamp.Message, error) {
 	for {
 		if w.br.Buffered() == 0 {
 			if err := w.await(); err != nil {
-				if err == ErrParked {
-					return nil, err
-				}
 				return nil, w.readFailed(err)
 			}
 		}
