@@ -256,6 +256,9 @@ func (b *broker) stall(pub, sub *session) {
 		return
 	}
 	b.realm.router.metrics.publisherStalls.Inc()
+	// What the publisher's reader routed before (the INVOCATIONs of its
+	// CALLs, see session.sendFrom) goes out before it waits.
+	pub.batch().Flush()
 	t := time.NewTimer(time.Duration(b.realm.router.stallMax.Load()))
 	defer t.Stop()
 	select {

@@ -315,7 +315,7 @@ func (d *dealer) call(s *session, m *wamp.Call) {
 		}
 		callee, id, regID := inv.callee, inv.id, inv.reg.id
 		d.mu.Unlock()
-		callee.send(&wamp.Invocation{Request: id, Registration: regID, Details: details, Payload: m.Payload})
+		callee.sendFrom(s, &wamp.Invocation{Request: id, Registration: regID, Details: details, Payload: m.Payload})
 		return
 	}
 	if d.endedChunk(s, m.Request, opts.progress) {
@@ -386,7 +386,7 @@ func (d *dealer) start(inv *invocation, details wamp.Dict, payload wamp.Payload)
 		inv.timer = time.AfterFunc(inv.timeout, func() { d.expire(inv) })
 	}
 	d.mu.Unlock()
-	if inv.callee.send(&wamp.Invocation{Request: inv.id, Registration: inv.reg.id, Details: details, Payload: payload}) {
+	if inv.callee.sendFrom(inv.caller, &wamp.Invocation{Request: inv.id, Registration: inv.reg.id, Details: details, Payload: payload}) {
 		return true
 	}
 	// Unless the callee's removal answered the caller meanwhile.
@@ -478,7 +478,7 @@ func (d *dealer) yield(s *session, m *wamp.Yield) {
 		// A progressive result the caller did not ask for, or one for a
 		// call being canceled, is dropped.
 		if forward {
-			inv.caller.send(&wamp.Result{Request: inv.callRequest, Details: wamp.Dict{"progress": true}, Payload: m.Payload})
+			inv.caller.sendFrom(s, &wamp.Result{Request: inv.callRequest, Details: wamp.Dict{"progress": true}, Payload: m.Payload})
 		}
 		return
 	}
@@ -488,7 +488,7 @@ func (d *dealer) yield(s *session, m *wamp.Yield) {
 		// YIELD: nothing waits for it.
 		return
 	}
-	inv.reply(&wamp.Result{Request: inv.callRequest, Payload: m.Payload})
+	inv.replyFrom(s, &wamp.Result{Request: inv.callRequest, Payload: m.Payload})
 }
 
 func (d *dealer) calleeError(s *session, m *wamp.ErrorMessage) {
@@ -496,7 +496,7 @@ func (d *dealer) calleeError(s *session, m *wamp.ErrorMessage) {
 	if inv == nil {
 		return
 	}
-	inv.reply(&wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: inv.callRequest,
+	inv.replyFrom(s, &wamp.ErrorMessage{RequestType: wamp.TypeCall, Request: inv.callRequest,
 		Details: m.Details, Error: m.Error, Payload: m.Payload})
 }
 

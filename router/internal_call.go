@@ -18,12 +18,16 @@ import (
 // caller session, or to the channel of an internal call. Only the one
 // who removed inv from the pending calls (see dealer.finish) replies, so
 // the channel, buffered for one, never blocks.
-func (inv *invocation) reply(m wamp.Message) {
+func (inv *invocation) reply(m wamp.Message) { inv.replyFrom(nil, m) }
+
+// replyFrom is reply for an answer routed from what from's reading
+// goroutine read (see session.sendFrom).
+func (inv *invocation) replyFrom(from *session, m wamp.Message) {
 	if inv.internal != nil {
 		inv.internal <- m
 		return
 	}
-	inv.caller.send(m)
+	inv.caller.sendFrom(from, m)
 }
 
 // callInternal calls procedure in the dealer's realm as the router itself
@@ -89,6 +93,9 @@ func (d *dealer) invokeInternal(ctx context.Context, waiting *session, procedure
 	var left <-chan struct{}
 	if waiting != nil {
 		left = waiting.peer.Done()
+		// What its reader routed before this call goes out before the
+		// wait: the answer may depend on it.
+		waiting.batch().Flush()
 	}
 	select {
 	case m := <-answer:

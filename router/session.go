@@ -82,6 +82,7 @@ func (s *session) run(done func()) {
 	if s.loop() {
 		return
 	}
+	s.batch().Flush()
 	s.leave()
 	s.router.untrack(s)
 	s.router.trackPeer(s.peer, false)
@@ -276,12 +277,32 @@ func (s *session) route(m wamp.Message) bool {
 }
 
 // send queues m to the session's peer; a full queue disconnects it.
-func (s *session) send(m wamp.Message) bool {
+func (s *session) send(m wamp.Message) bool { return s.sendFrom(nil, m) }
+
+// sendFrom is send for a message routed from what from's reading
+// goroutine read (the caller goroutine is from's reader): the writing is
+// left to that reader's flush (transport.Batch) where both peers allow.
+// from may be nil, for the router's own messages.
+func (s *session) sendFrom(from *session, m wamp.Message) bool {
 	s.msgsOut.Add(1)
 	if _, ok := m.(*wamp.ErrorMessage); ok {
 		s.realm.counts.errors.Add(1)
 	}
-	return s.deliverResult(s.peer.Send(m))
+	return s.deliverResult(from.batch().Send(s.peer, m))
+}
+
+// batch returns the batch of s's reader, nil for a peer that has none or
+// a nil s. Only s's reading goroutine may use it. (Asked of the peer each
+// time: a session has no room for one more field, see
+// TestSessionFitsItsSizeClass.)
+func (s *session) batch() *transport.Batch {
+	if s == nil {
+		return nil
+	}
+	if b, ok := s.peer.(transport.Batcher); ok {
+		return b.Batch()
+	}
+	return nil
 }
 
 func (s *session) sendShared(sh *transport.Shared) bool {

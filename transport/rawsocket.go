@@ -176,7 +176,10 @@ func remoteAddr(conn net.Conn) string {
 // Send encodes m and queues it. A message that cannot be encoded, or is
 // larger than the other side accepts, is refused with an error (wrapping
 // ErrMessageTooBig for the latter) and the peer stays open.
-func (r *rsConn) Send(m wamp.Message) error {
+func (r *rsConn) Send(m wamp.Message) error { return r.sendVia(nil, m) }
+
+// sendVia implements batchable.
+func (r *rsConn) sendVia(b *Batch, m wamp.Message) error {
 	f := rsFramePool.Get().(*rsFrame)
 	data, err := r.codec.Append(f.data[:0], m)
 	if err != nil {
@@ -188,7 +191,7 @@ func (r *rsConn) Send(m wamp.Message) error {
 		r.recycle(f)
 		return fmt.Errorf("%w: %s of %d bytes, the peer accepts %d", ErrMessageTooBig, m.Type(), len(data), r.peerMax)
 	}
-	if err := r.push(item{msg: f}); err != nil {
+	if err := r.enqueue(b, item{msg: f}); err != nil {
 		r.recycle(f)
 		return err
 	}
@@ -197,7 +200,10 @@ func (r *rsConn) Send(m wamp.Message) error {
 
 // SendShared is Send for a message delivered to many peers: its encoding
 // is made once per serializer, by the first peer that needs it.
-func (r *rsConn) SendShared(s *Shared) error {
+func (r *rsConn) SendShared(s *Shared) error { return r.sendSharedVia(nil, s) }
+
+// sendSharedVia implements batchable.
+func (r *rsConn) sendSharedVia(b *Batch, s *Shared) error {
 	data, err := s.Encoded(r.codec)
 	if err != nil {
 		return fmt.Errorf("transport: encode %s: %w", s.Msg.Type(), err)
@@ -205,7 +211,7 @@ func (r *rsConn) SendShared(s *Shared) error {
 	if len(data) > r.peerMax {
 		return fmt.Errorf("%w: %s of %d bytes, the peer accepts %d", ErrMessageTooBig, s.Msg.Type(), len(data), r.peerMax)
 	}
-	return r.push(item{shared: s})
+	return r.enqueue(b, item{shared: s})
 }
 
 func (r *rsConn) recycle(f *rsFrame) {

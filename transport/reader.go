@@ -33,6 +33,8 @@ type connReader struct {
 	// message must keep arriving, however long the connection has been
 	// busy. Waiting for the next message is bounded by the caller.
 	timeout time.Duration
+	// batch is flushed before every read of the socket (see Batch).
+	batch *Batch
 }
 
 // readBufferSize is the pooled read buffer. Frames up to this size are
@@ -92,6 +94,7 @@ func (c *connReader) wait() error {
 	if c.Buffered() > 0 {
 		return nil
 	}
+	c.batch.Flush()
 	c.release()
 	if c.raw != nil {
 		return c.waitRaw()
@@ -172,6 +175,7 @@ func (c *connReader) fill() error {
 
 // read reads the connection under a renewed deadline.
 func (c *connReader) read(p []byte) (int, error) {
+	c.batch.Flush()
 	if c.timeout > 0 {
 		c.conn.SetReadDeadline(time.Now().Add(c.timeout))
 	}

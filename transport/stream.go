@@ -48,6 +48,14 @@ type streamConn struct {
 	flushOnce sync.Once
 	// pk is set once the reader may park (ParkWhenIdle).
 	pk atomic.Pointer[parking]
+	// batch is the reader's (see Batch).
+	batch Batch
+	// carry is what a flush from a reader (Batch.Flush) framed and the
+	// socket did not take, for the writer it starts to write first;
+	// carryLast, that nothing may follow it. Whoever set writing owns
+	// them.
+	carry     *bytes.Buffer
+	carryLast bool
 }
 
 // preAuth holds incoming messages to MaxHelloSize until Welcomed: for
@@ -104,6 +112,7 @@ func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Co
 	s.conn = conn
 	s.br = newConnReader(conn, br)
 	s.br.timeout = cfg.ReadTimeout
+	s.br.batch = &s.batch
 	s.codec = c
 	s.cfg = cfg
 	if tc, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
@@ -133,11 +142,17 @@ func (s *streamConn) SendShared(sh *Shared) error {
 	return s.push(item{shared: sh})
 }
 
-func (s *streamConn) push(it item) error {
+func (s *streamConn) push(it item) error { return s.enqueue(nil, it) }
+
+// enqueue queues it and starts a writer, or leaves the writing to b's
+// flush.
+func (s *streamConn) enqueue(b *Batch, it item) error {
 	err := s.q.push(it)
 	switch {
 	case err == nil:
-		s.kick()
+		if !b.add(s) {
+			s.kick()
+		}
 	case errors.Is(err, ErrSlowConsumer):
 		s.abort()
 	}
@@ -271,6 +286,21 @@ var (
 // backlog, frames every message into one buffer, writes it with one call,
 // and exits when the queue is still empty after it yielded once.
 func (s *streamConn) writeLoop() {
+	if c := s.carry; c != nil {
+		last := s.carryLast
+		s.carry, s.carryLast = nil, false
+		var err error
+		if c.Len() > 0 {
+			s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			_, err = s.conn.Write(c.Bytes())
+		}
+		putWriteBuf(c)
+		if err != nil || last {
+			s.flushOnce.Do(func() { close(s.flushed) })
+			s.abort()
+			return
+		}
+	}
 	lingered := false
 	for {
 		items, closed := s.q.take()
@@ -291,10 +321,7 @@ func (s *streamConn) writeLoop() {
 				s.flushOnce.Do(func() { close(s.flushed) })
 				return
 			}
-			s.writing.Store(false)
-			// A push or close that came after take but before Store saw
-			// a running writer and did not start one: look again.
-			if !s.q.pending() || !s.writing.CompareAndSwap(false, true) {
+			if !s.release() {
 				return
 			}
 			continue
@@ -306,14 +333,26 @@ func (s *streamConn) writeLoop() {
 		s.q.recycle(items)
 		s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		_, err := s.conn.Write(buf.Bytes())
-		if buf.Cap() <= 64<<10 {
-			writeBufPool.Put(buf)
-		}
+		putWriteBuf(buf)
 		if err != nil || last {
 			// Nothing more may follow a close frame.
 			s.flushOnce.Do(func() { close(s.flushed) })
 			s.abort()
 			return
 		}
+	}
+}
+
+// release gives up writing after the queue was found empty, and reports
+// whether it took writing back because something came meanwhile: a push
+// or close after the take, which saw a writer running and started none.
+func (s *streamConn) release() bool {
+	s.writing.Store(false)
+	return s.q.pending() && s.writing.CompareAndSwap(false, true)
+}
+
+func putWriteBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		writeBufPool.Put(buf)
 	}
 }
