@@ -48,8 +48,14 @@ type Batcher interface {
 	Batch() *Batch
 }
 
-// Batch implements Batcher.
-func (s *streamConn) Batch() *Batch { return &s.batch }
+// Batch implements Batcher. Only the reading goroutine may call it.
+func (s *streamConn) Batch() *Batch {
+	if s.batch == nil {
+		s.batch = new(Batch)
+		s.br.batch = s.batch
+	}
+	return s.batch
+}
 
 // batchable is implemented by the peers whose sends a Batch can defer.
 type batchable interface {
@@ -157,7 +163,7 @@ func (s *streamConn) flushInline() {
 		// The socket's buffer is full, or what follows needs a writer's
 		// ending: hand the rest over.
 		buf.Next(n)
-		s.carry, s.carryLast = buf, last
+		s.carry = &carry{buf: buf, last: last}
 		go s.writer()
 		return
 	}

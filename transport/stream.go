@@ -48,14 +48,18 @@ type streamConn struct {
 	flushOnce sync.Once
 	// pk is set once the reader may park (ParkWhenIdle).
 	pk atomic.Pointer[parking]
-	// batch is the reader's (see Batch).
-	batch Batch
-	// carry is what a flush from a reader (Batch.Flush) framed and the
-	// socket did not take, for the writer it starts to write first;
-	// carryLast, that nothing may follow it. Whoever set writing owns
-	// them.
-	carry     *bytes.Buffer
-	carryLast bool
+	// batch is the reader's (see Batch), made when first asked for:
+	// a connection whose reader routes nothing to others has none.
+	batch *Batch
+	// carry is set by a flush from a reader (Batch.Flush) that left
+	// bytes for the writer it started. Whoever set writing owns it.
+	carry *carry
+}
+
+// carry is what a flush framed and the socket did not take.
+type carry struct {
+	buf  *bytes.Buffer
+	last bool // nothing may follow it (a WebSocket close frame)
 }
 
 // preAuth holds incoming messages to MaxHelloSize until Welcomed: for
@@ -112,7 +116,6 @@ func (s *streamConn) init(conn net.Conn, br *bufio.Reader, c codec.Codec, cfg Co
 	s.conn = conn
 	s.br = newConnReader(conn, br)
 	s.br.timeout = cfg.ReadTimeout
-	s.br.batch = &s.batch
 	s.codec = c
 	s.cfg = cfg
 	if tc, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
@@ -287,15 +290,14 @@ var (
 // and exits when the queue is still empty after it yielded once.
 func (s *streamConn) writeLoop() {
 	if c := s.carry; c != nil {
-		last := s.carryLast
-		s.carry, s.carryLast = nil, false
+		s.carry = nil
 		var err error
-		if c.Len() > 0 {
+		if c.buf.Len() > 0 {
 			s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			_, err = s.conn.Write(c.Bytes())
+			_, err = s.conn.Write(c.buf.Bytes())
 		}
-		putWriteBuf(c)
-		if err != nil || last {
+		putWriteBuf(c.buf)
+		if err != nil || c.last {
 			s.flushOnce.Do(func() { close(s.flushed) })
 			s.abort()
 			return
