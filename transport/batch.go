@@ -22,13 +22,12 @@ import (
 // own goroutine, before it reads again.
 //
 // A connection's Batch belongs to its reading goroutine: messages are
-// queued through it (Send, SendShared) only while routing what that
-// goroutine read, and the connection flushes it before each read of its
-// socket. Whoever blocks otherwise while routing calls Flush first, so
-// that nothing waits on the wait. Deferring is only ever a delay: a
-// message queued through a Batch is in the target's queue at once, and
-// any writer that runs meanwhile (started by a send from elsewhere) writes
-// it.
+// queued through it (Send) only while routing what that goroutine read,
+// and the connection flushes it before each read of its socket. Code that
+// may block while routing calls Flush first, so that nothing queued waits
+// on that wait. Deferring is only ever a delay: a message sent through a
+// Batch is in the target's queue at once, and any writer that runs
+// meanwhile (started by a send from elsewhere) writes it.
 //
 // Its methods may be called on a nil *Batch, which defers nothing.
 type Batch struct {
@@ -36,8 +35,8 @@ type Batch struct {
 }
 
 // batchMax bounds the connections one read's flush writes itself; beyond
-// them (a publication fanned out to many subscribers) writers start at
-// once, as without a Batch, and the cores share the writing.
+// them writers start at once, as without a Batch, and the cores share the
+// writing.
 const batchMax = 8
 
 // Batcher is implemented by the peers that read in batches (this
@@ -60,7 +59,6 @@ func (s *streamConn) Batch() *Batch {
 // batchable is implemented by the peers whose sends a Batch can defer.
 type batchable interface {
 	sendVia(b *Batch, m wamp.Message) error
-	sendSharedVia(b *Batch, sh *Shared) error
 }
 
 // Send queues m to p as p.Send does, deferring the writing to b's flush
@@ -70,14 +68,6 @@ func (b *Batch) Send(p Peer, m wamp.Message) error {
 		return bp.sendVia(b, m)
 	}
 	return p.Send(m)
-}
-
-// SendShared is Send for p.SendShared.
-func (b *Batch) SendShared(p Peer, sh *Shared) error {
-	if bp, ok := p.(batchable); ok && b != nil {
-		return bp.sendSharedVia(b, sh)
-	}
-	return p.SendShared(sh)
 }
 
 // add takes s, which was just queued to, into the next flush, and reports
@@ -123,11 +113,6 @@ func (b *Batch) Flush() {
 // sendVia implements batchable.
 func (s *streamConn) sendVia(b *Batch, m wamp.Message) error {
 	return s.enqueue(b, item{msg: m})
-}
-
-// sendSharedVia implements batchable.
-func (s *streamConn) sendSharedVia(b *Batch, sh *Shared) error {
-	return s.enqueue(b, item{shared: sh})
 }
 
 // flushInline writes the queue from the calling goroutine if no writer

@@ -200,10 +200,7 @@ func (r *rsConn) sendVia(b *Batch, m wamp.Message) error {
 
 // SendShared is Send for a message delivered to many peers: its encoding
 // is made once per serializer, by the first peer that needs it.
-func (r *rsConn) SendShared(s *Shared) error { return r.sendSharedVia(nil, s) }
-
-// sendSharedVia implements batchable.
-func (r *rsConn) sendSharedVia(b *Batch, s *Shared) error {
+func (r *rsConn) SendShared(s *Shared) error {
 	data, err := s.Encoded(r.codec)
 	if err != nil {
 		return fmt.Errorf("transport: encode %s: %w", s.Msg.Type(), err)
@@ -211,7 +208,7 @@ func (r *rsConn) sendSharedVia(b *Batch, s *Shared) error {
 	if len(data) > r.peerMax {
 		return fmt.Errorf("%w: %s of %d bytes, the peer accepts %d", ErrMessageTooBig, s.Msg.Type(), len(data), r.peerMax)
 	}
-	return r.enqueue(b, item{shared: s})
+	return r.push(item{shared: s})
 }
 
 func (r *rsConn) recycle(f *rsFrame) {
