@@ -79,10 +79,9 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	}
 	b.mu.Lock()
 	sub, created, added := b.join(s, m.Topic, match)
-	already := !added
 	b.mu.Unlock()
 	s.send(&wamp.Subscribed{Request: m.Request, Subscription: sub.id})
-	if !already {
+	if added {
 		b.realm.router.clusterDelta(stateOp{Op: "sub", Realm: string(b.realm.name), Session: s.id, URI: sub.uri, Match: sub.match})
 	}
 	if getRetained {
@@ -93,7 +92,7 @@ func (b *broker) subscribe(s *session, m *wamp.Subscribe) {
 	if created {
 		b.realm.entryEvent("subscription", "on_create", s, sub)
 	}
-	if !already {
+	if added {
 		b.realm.entryEvent("subscription", "on_subscribe", s, sub)
 	}
 }
