@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"sync"
@@ -124,24 +123,17 @@ func (s *streamConn) flushInline() {
 	items, closed := s.q.take()
 	if len(items) == 0 {
 		s.q.recycle(items)
-		if closed {
-			go s.writer() // it reports the queue flushed
-			return
-		}
-		if s.release() {
+		// A closed queue's writer reports it flushed.
+		if closed || s.release() {
 			go s.writer()
 		}
 		return
 	}
-	buf := writeBufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	last := s.fr.appendFrames(buf, items)
-	s.q.recycle(items)
+	buf, last := s.frameAll(items)
 	n, err := s.tryWrite(buf.Bytes())
 	if err != nil {
 		putWriteBuf(buf)
-		s.flushOnce.Do(func() { close(s.flushed) })
-		s.abort()
+		s.endWrites()
 		return
 	}
 	if n < buf.Len() || last || closed {

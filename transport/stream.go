@@ -298,8 +298,7 @@ func (s *streamConn) writeLoop() {
 		}
 		putWriteBuf(c.buf)
 		if err != nil || c.last {
-			s.flushOnce.Do(func() { close(s.flushed) })
-			s.abort()
+			s.endWrites()
 			return
 		}
 	}
@@ -329,20 +328,33 @@ func (s *streamConn) writeLoop() {
 			continue
 		}
 		lingered = false
-		buf := writeBufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		last := s.fr.appendFrames(buf, items)
-		s.q.recycle(items)
+		buf, last := s.frameAll(items)
 		s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		_, err := s.conn.Write(buf.Bytes())
 		putWriteBuf(buf)
 		if err != nil || last {
 			// Nothing more may follow a close frame.
-			s.flushOnce.Do(func() { close(s.flushed) })
-			s.abort()
+			s.endWrites()
 			return
 		}
 	}
+}
+
+// frameAll frames items, taken from the queue and handed back to it, into
+// a pooled buffer; last reports that nothing may follow them.
+func (s *streamConn) frameAll(items []item) (buf *bytes.Buffer, last bool) {
+	buf = writeBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	last = s.fr.appendFrames(buf, items)
+	s.q.recycle(items)
+	return buf, last
+}
+
+// endWrites is the end of writing, after a write failed or a close frame
+// went: the queue is reported flushed and the connection closed.
+func (s *streamConn) endWrites() {
+	s.flushOnce.Do(func() { close(s.flushed) })
+	s.abort()
 }
 
 // release gives up writing after the queue was found empty, and reports
