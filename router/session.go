@@ -279,10 +279,10 @@ func (s *session) route(m wamp.Message) bool {
 // send queues m to the session's peer; a full queue disconnects it.
 func (s *session) send(m wamp.Message) bool { return s.sendFrom(nil, m) }
 
-// sendFrom is send for a message routed from what from's reading
-// goroutine read (the caller goroutine is from's reader): the writing is
-// left to that reader's flush (transport.Batch) where both peers allow.
-// from may be nil, for the router's own messages.
+// sendFrom is send for a message routed from what from's reader read,
+// and must run on that reading goroutine: the writing is left to the
+// reader's flush (transport.Batch) where both peers allow. from may be
+// nil, for the router's own messages.
 func (s *session) sendFrom(from *session, m wamp.Message) bool {
 	s.msgsOut.Add(1)
 	if _, ok := m.(*wamp.ErrorMessage); ok {
