@@ -22,8 +22,9 @@ import (
 // the leaf node connection (JetStream domain of the exporting side),
 // see runImport.
 
-// publishTimeout bounds the storing of one exported event; a failed
-// store is tried again until exportPatience has passed.
+// publishTimeout bounds the storing of one exported event (a failed
+// store is tried again until exportPatience has passed), and the local
+// publication of an imported one.
 const (
 	publishTimeout = 5 * time.Second
 	exportPatience = 30 * time.Second
@@ -258,7 +259,12 @@ func (l *Link) importEvent(ctx context.Context, msg jetstream.Msg) bool {
 		if err != nil {
 			return false
 		}
-		_, err = sess.Publish(ctx, pub.Topic, pub.Args, pub.Kwargs, &client.PublishOptions{Acknowledge: true})
+		// The publication in flight is seen through even when the link
+		// stops meanwhile: cut short, it may be published and not
+		// recorded, and so published again after a restart.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		_, err = sess.Publish(pctx, pub.Topic, pub.Args, pub.Kwargs, &client.PublishOptions{Acknowledge: true})
+		cancel()
 		var we *wamp.Error
 		switch {
 		case err == nil:
