@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/junction-run/junction/internal/heapfloor"
+
 	"github.com/junction-run/junction/client"
 	"github.com/junction-run/junction/internal/connlimit"
 	"github.com/junction-run/junction/internal/signals"
@@ -27,6 +29,7 @@ import (
 // (exit 1). Signals closer together are one: timeout(1) signals both the
 // process and its group, and a process manager may do the same.
 func (app *Application) Run() {
+	heapfloor.Auto() // Run owns the process: see package heapfloor
 	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(app.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
