@@ -37,12 +37,13 @@ var arity = [256][2]uint8{
 // Build makes a message of type t from its decoded elements. It is meant
 // for codecs: elems holds elements 1 up to the payload (or the end), as
 // decoded values; n is the element count of the whole message, type code
-// and payload included; p holds the payload elements, already checked to
-// be a list and a dict.
+// and payload included; raw holds the payload elements still encoded,
+// already checked to be a list and a dict, with nil Args when the message
+// has none. The message and its RawPayload are one allocation.
 //
 // Build returns a *DecodeError when the arity, an element's kind, an ID's
 // range or a URI is wrong.
-func Build(t Type, elems []any, n int, p Payload) (Message, error) {
+func Build(t Type, elems []any, n int, raw RawPayload) (Message, error) {
 	ar := arity[t]
 	if ar[1] == 0 {
 		return nil, &DecodeError{Index: 0, Field: "Type", Reason: fmt.Sprintf("unknown message type %d", t)}
@@ -54,8 +55,8 @@ func Build(t Type, elems []any, n int, p Payload) (Message, error) {
 		}
 		return nil, &DecodeError{Type: t, Index: -1, Reason: fmt.Sprintf("has %d elements, want %s", n, want)}
 	}
-	b := builder{t: t, elems: elems}
-	m := b.build(p)
+	b := builder{t: t, elems: elems, raw: raw}
+	m := b.build()
 	if b.err != nil {
 		b.err.Request = b.req
 		b.err.Unacknowledged = unacknowledged(t, elems)
@@ -67,8 +68,24 @@ func Build(t Type, elems []any, n int, p Payload) (Message, error) {
 type builder struct {
 	t     Type
 	elems []any
+	raw   RawPayload
 	req   ID
 	err   *DecodeError
+}
+
+// withRaw returns a new message of type M and, when the builder has a
+// payload, a copy of it allocated together with the message: one
+// allocation where there were two, for every message that carries
+// arguments. The message keeps the pair alive, and so does the payload.
+func withRaw[M any](b *builder) (*M, *RawPayload) {
+	if b.raw.Args == nil {
+		return new(M), nil
+	}
+	pair := &struct {
+		m M
+		r RawPayload
+	}{r: b.raw}
+	return &pair.m, &pair.r
 }
 
 func (b *builder) fail(i int, field, format string, args ...any) {
@@ -122,6 +139,16 @@ func (b *builder) dict(i int, field string) Dict {
 	return d
 }
 
+// present returns d, or an empty Dict if d is nil, for an optional
+// element whose presence is told by a non-nil Dict (a codec may decode an
+// empty dict as nil).
+func (b *builder) present(d Dict) Dict {
+	if d == nil {
+		return Dict{}
+	}
+	return d
+}
+
 func (b *builder) str(i int, field string) string {
 	v := b.elem(i)
 	s, ok := v.(string)
@@ -167,7 +194,7 @@ func (b *builder) policy(opts Dict) MatchPolicy {
 	return MatchExact
 }
 
-func (b *builder) build(p Payload) Message {
+func (b *builder) build() Message {
 	switch b.t {
 	case TypeHello:
 		return &Hello{Realm: b.uri(1, "Realm", MatchExact), Details: b.dict(2, "Details")}
@@ -182,11 +209,13 @@ func (b *builder) build(p Payload) Message {
 	case TypeGoodbye:
 		return &Goodbye{Details: b.dict(1, "Details"), Reason: b.uri(2, "Reason", MatchExact)}
 	case TypeError:
-		m := &ErrorMessage{RequestType: b.typ(1), Request: b.request(2), Details: b.dict(3, "Details"), Payload: p}
+		m, raw := withRaw[ErrorMessage](b)
+		m.RequestType, m.Request, m.Details, m.Payload.Raw = b.typ(1), b.request(2), b.dict(3, "Details"), raw
 		m.Error = b.uri(4, "Error", MatchExact)
 		return m
 	case TypePublish:
-		m := &Publish{Request: b.request(1), Options: b.dict(2, "Options"), Payload: p}
+		m, raw := withRaw[Publish](b)
+		m.Request, m.Options, m.Payload.Raw = b.request(1), b.dict(2, "Options"), raw
 		m.Topic = b.uri(3, "Topic", MatchExact)
 		return m
 	case TypePublished:
@@ -202,19 +231,24 @@ func (b *builder) build(p Payload) Message {
 	case TypeUnsubscribed:
 		m := &Unsubscribed{Request: b.id(1, "Request", true)}
 		if b.has(2) {
-			m.Details = b.dict(2, "Details")
+			m.Details = b.present(b.dict(2, "Details"))
 		}
 		return m
 	case TypeEvent:
-		return &Event{Subscription: b.id(1, "Subscription", false), Publication: b.id(2, "Publication", false), Details: b.dict(3, "Details"), Payload: p}
+		m, raw := withRaw[Event](b)
+		m.Subscription, m.Publication, m.Details, m.Payload.Raw = b.id(1, "Subscription", false), b.id(2, "Publication", false), b.dict(3, "Details"), raw
+		return m
 	case TypeCall:
-		m := &Call{Request: b.request(1), Options: b.dict(2, "Options"), Payload: p}
+		m, raw := withRaw[Call](b)
+		m.Request, m.Options, m.Payload.Raw = b.request(1), b.dict(2, "Options"), raw
 		m.Procedure = b.uri(3, "Procedure", MatchExact)
 		return m
 	case TypeCancel:
 		return &Cancel{Request: b.request(1), Options: b.dict(2, "Options")}
 	case TypeResult:
-		return &Result{Request: b.request(1), Details: b.dict(2, "Details"), Payload: p}
+		m, raw := withRaw[Result](b)
+		m.Request, m.Details, m.Payload.Raw = b.request(1), b.dict(2, "Details"), raw
+		return m
 	case TypeRegister:
 		m := &Register{Request: b.request(1), Options: b.dict(2, "Options")}
 		m.Procedure = b.uri(3, "Procedure", b.policy(m.Options))
@@ -226,15 +260,19 @@ func (b *builder) build(p Payload) Message {
 	case TypeUnregistered:
 		m := &Unregistered{Request: b.id(1, "Request", true)}
 		if b.has(2) {
-			m.Details = b.dict(2, "Details")
+			m.Details = b.present(b.dict(2, "Details"))
 		}
 		return m
 	case TypeInvocation:
-		return &Invocation{Request: b.request(1), Registration: b.id(2, "Registration", false), Details: b.dict(3, "Details"), Payload: p}
+		m, raw := withRaw[Invocation](b)
+		m.Request, m.Registration, m.Details, m.Payload.Raw = b.request(1), b.id(2, "Registration", false), b.dict(3, "Details"), raw
+		return m
 	case TypeInterrupt:
 		return &Interrupt{Request: b.request(1), Options: b.dict(2, "Options")}
 	case TypeYield:
-		return &Yield{Request: b.request(1), Options: b.dict(2, "Options"), Payload: p}
+		m, raw := withRaw[Yield](b)
+		m.Request, m.Options, m.Payload.Raw = b.request(1), b.dict(2, "Options"), raw
+		return m
 	}
 	panic("unreachable: arity table and build disagree on " + b.t.String())
 }

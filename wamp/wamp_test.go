@@ -104,7 +104,7 @@ func TestAsID(t *testing.T) {
 }
 
 func TestBuildArityAndKinds(t *testing.T) {
-	_, err := Build(TypeSubscribed, []any{int64(1)}, 2, Payload{})
+	_, err := Build(TypeSubscribed, []any{int64(1)}, 2, RawPayload{})
 	var de *DecodeError
 	if !errors.As(err, &de) || de.Type != TypeSubscribed || de.Error() != "wamp: malformed SUBSCRIBED: has 2 elements, want 3" {
 		t.Fatalf("err = %v", err)
@@ -112,7 +112,7 @@ func TestBuildArityAndKinds(t *testing.T) {
 	if !errors.Is(err, ErrMalformed) {
 		t.Fatal("DecodeError does not wrap ErrMalformed")
 	}
-	m, err := Build(TypeUnsubscribed, []any{int64(0), Dict{"reason": "x"}}, 3, Payload{})
+	m, err := Build(TypeUnsubscribed, []any{int64(0), Dict{"reason": "x"}}, 3, RawPayload{})
 	if err != nil || m.(*Unsubscribed).Details["reason"] != "x" {
 		t.Fatalf("router-initiated UNSUBSCRIBED: %v %v", m, err)
 	}

@@ -214,9 +214,9 @@ func buildFrom(ep *[]any, name string, n int, fr frameReader) (wamp.Message, err
 		*ep = append(*ep, v)
 	}
 	elems := *ep
-	var p wamp.Payload
+	var raw wamp.RawPayload
 	if pi >= 0 && n > pi && n <= pi+2 {
-		raw := &wamp.RawPayload{Serializer: name}
+		raw.Serializer = name
 		if raw.Args, err = fr.raw(pi); err != nil {
 			if isValueError(err) {
 				return nil, wamp.NewValueError(t, elems, pi, "Args", err.Error())
@@ -237,9 +237,8 @@ func buildFrom(ep *[]any, name string, n int, fr frameReader) (wamp.Message, err
 				return nil, elemError(t, pi+1, "Kwargs: want a dict")
 			}
 		}
-		p.Raw = raw
 	}
-	return wamp.Build(t, elems, n, p)
+	return wamp.Build(t, elems, n, raw)
 }
 
 // normalizeContainer applies leaf to every element of a list or dict,

@@ -46,12 +46,14 @@ func sampleMessages() []wamp.Message {
 	}
 }
 
-// normalise makes nil dicts empty, as they are on the wire.
+// normalise makes nil dicts empty, as they are on the wire, but for the
+// optional Details of UNSUBSCRIBED and UNREGISTERED, whose nil means absent.
 func normalise(m wamp.Message) wamp.Message {
 	v := reflect.ValueOf(m).Elem()
+	optional := m.Type() == wamp.TypeUnsubscribed || m.Type() == wamp.TypeUnregistered
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
-		if f.Type() == reflect.TypeOf(wamp.Dict(nil)) && f.IsNil() && v.Type().Field(i).Name != "Details" {
+		if f.Type() == reflect.TypeOf(wamp.Dict(nil)) && f.IsNil() && !(optional && v.Type().Field(i).Name == "Details") {
 			f.Set(reflect.ValueOf(wamp.Dict{}))
 		}
 	}

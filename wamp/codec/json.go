@@ -140,7 +140,13 @@ func (f *jsonFrame) value(i int) (any, error) {
 	if err := f.check(i); err != nil {
 		return nil, err
 	}
-	return decodeJSONElem(f.elems[i], f.scanned)
+	e := f.elems[i]
+	if len(e) == 2 && e[0] == '{' && e[1] == '}' {
+		// Most options and details are empty: a nil Dict reads the same
+		// and costs no allocation. Messages are read-only once decoded.
+		return wamp.Dict(nil), nil
+	}
+	return decodeJSONElem(e, f.scanned)
 }
 
 func (f *jsonFrame) raw(i int) ([]byte, error) {
