@@ -193,7 +193,7 @@ var rawWriters = sync.Pool{New: func() any {
 // never asks to wait.
 func (w *rawWriter) write(fd uintptr) bool {
 	for w.n < len(w.p) {
-		n, err := syscall.Write(int(fd), w.p[w.n:])
+		n, err := writeNonblock(int(fd), w.p[w.n:])
 		if err == syscall.EINTR {
 			continue
 		}

@@ -29,6 +29,9 @@ type connReader struct {
 	buf     []byte
 	r, w    int
 	one     [1]byte
+	// nowait makes readRaw return at once when nothing is there (see
+	// fillRaw), where it would otherwise ask to wait.
+	nowait bool
 	// timeout, if positive, bounds every read of a message's bytes: a
 	// message must keep arriving, however long the connection has been
 	// busy. Waiting for the next message is bounded by the caller.
@@ -141,16 +144,38 @@ func (c *connReader) waitRaw() error {
 func (c *connReader) readRaw(fd uintptr) bool {
 	c.acquire()
 	for {
-		c.rn, c.rerr = syscall.Read(int(fd), c.buf)
+		c.rn, c.rerr = readNonblock(int(fd), c.buf[c.w:])
 		if c.rerr != syscall.EINTR {
 			break
 		}
 	}
 	if c.rerr == syscall.EAGAIN {
 		c.rn, c.rerr = 0, nil
+		if c.nowait {
+			return true
+		}
 		c.release() // nothing read: the buffer goes back while waiting
 		return false
 	}
+	return true
+}
+
+// fillRaw reads what the socket already holds after the buffered bytes,
+// without waiting, and reports whether it read anything. The rest of a
+// frame that a read split usually is there: one read(2), where c.read
+// would also renew the deadline and tell the scheduler of the call.
+// Whatever else happens (nothing there, the end of the stream, an error)
+// is left to c.read to find again and report.
+func (c *connReader) fillRaw() bool {
+	c.nowait = true
+	err := c.raw.Read(c.rawRead)
+	c.nowait = false
+	n := c.rn
+	c.rn, c.rerr = 0, nil
+	if err != nil || n <= 0 {
+		return false
+	}
+	c.w += n
 	return true
 }
 
@@ -161,6 +186,9 @@ func (c *connReader) fill() error {
 		copy(c.buf, c.buf[c.r:c.w])
 		c.w -= c.r
 		c.r = 0
+	}
+	if c.raw != nil && c.fillRaw() {
+		return nil
 	}
 	n, err := c.read(c.buf[c.w:])
 	c.w += n
