@@ -293,8 +293,7 @@ func (s *streamConn) writeLoop() {
 		s.carry = nil
 		var err error
 		if c.buf.Len() > 0 {
-			s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			_, err = s.conn.Write(c.buf.Bytes())
+			err = s.writeAll(c.buf.Bytes())
 		}
 		putWriteBuf(c.buf)
 		if err != nil || c.last {
@@ -329,8 +328,7 @@ func (s *streamConn) writeLoop() {
 		}
 		lingered = false
 		buf, last := s.frameAll(items)
-		s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		_, err := s.conn.Write(buf.Bytes())
+		err := s.writeAll(buf.Bytes())
 		putWriteBuf(buf)
 		if err != nil || last {
 			// Nothing more may follow a close frame.
@@ -338,6 +336,24 @@ func (s *streamConn) writeLoop() {
 			return
 		}
 	}
+}
+
+// writeAll writes p, at first without waiting where the socket allows
+// it (most writes fit in its buffer), then what is left under the write
+// deadline.
+func (s *streamConn) writeAll(p []byte) error {
+	if s.br.raw != nil {
+		n, err := s.tryWrite(p)
+		if err != nil {
+			return err
+		}
+		if p = p[n:]; len(p) == 0 {
+			return nil
+		}
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err := s.conn.Write(p)
+	return err
 }
 
 // frameAll frames items, taken from the queue and handed back to it, into
