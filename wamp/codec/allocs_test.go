@@ -9,9 +9,9 @@ import (
 // TestJSONDecodeAllocations pins what decoding the messages of a call
 // costs in allocations, as they are most of the router's garbage under
 // RPC load: the copy of the frame the payload points into, the message
-// with its RawPayload beside it (one allocation), and for a URI its string
-// and the string's box in the element list. Empty options and small IDs
-// cost nothing.
+// with its RawPayload beside it (one allocation). Empty options and small
+// IDs cost nothing, and neither does a URI decoded lately on the same core
+// (see jsonFrame.strs).
 func TestJSONDecodeAllocations(t *testing.T) {
 	c := JSON
 	for _, tc := range []struct {
@@ -19,10 +19,10 @@ func TestJSONDecodeAllocations(t *testing.T) {
 		data string
 		max  float64
 	}{
-		{"CALL", `[48,7,{},"com.example.add",[1,2]]`, 4},
+		{"CALL", `[48,7,{},"com.example.add",[1,2]]`, 2},
 		{"YIELD", `[70,7,{},[3]]`, 2},
 		{"RESULT", `[50,7,{},[3],{"a":1}]`, 2},
-		{"PUBLISH without arguments", `[16,7,{},"com.example.topic"]`, 4},
+		{"PUBLISH without arguments", `[16,7,{},"com.example.topic"]`, 2},
 	} {
 		data := []byte(tc.data)
 		if _, err := c.Decode(data); err != nil {
@@ -66,5 +66,44 @@ func TestEmptyHeaderDictsDecodeAsNil(t *testing.T) {
 	}
 	if d := m.(*wamp.Unsubscribed).Details; d != nil {
 		t.Fatalf("UNSUBSCRIBED without Details decoded with %#v", d)
+	}
+}
+
+// TestJSONFramesKeepTheirStringsApart: the strings a frame keeps are
+// returned only for the very same bytes, and a string written with
+// escapes is decoded, never matched against its raw text.
+func TestJSONFramesKeepTheirStringsApart(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{`[48,1,{},"com.example.a",[]]`, "com.example.a"},
+		{`[48,2,{},"com.example.b",[]]`, "com.example.b"},
+		{`[48,3,{},"com.example.a",[]]`, "com.example.a"},
+		{`[48,4,{},"com.ex\u0061mple.a",[]]`, "com.example.a"},
+		{`[48,6,{},"com.exa",[]]`, "com.exa"},
+		{`[48,7,{},"com.example.b",[]]`, "com.example.b"},
+		{`[48,8,{},"com.example.c",[]]`, "com.example.c"},
+		{`[48,9,{},"com.example.d",[]]`, "com.example.d"},
+		{`[48,10,{},"com.example.e",[]]`, "com.example.e"},
+		{`[48,11,{},"com.example.a",[]]`, "com.example.a"},
+	} {
+		m, err := JSON.Decode([]byte(tc.data))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.data, err)
+		}
+		if got := string(m.(*wamp.Call).Procedure); got != tc.want {
+			t.Fatalf("%s: procedure %q, want %q", tc.data, got, tc.want)
+		}
+	}
+	// A string whose escapes decode to another's raw text.
+	for _, tc := range []struct{ data, want string }{
+		{`[5,"sig\\b",{}]`, `sig\b`},
+		{`[5,"sig\b",{}]`, "sig\b"},
+	} {
+		m, err := JSON.Decode([]byte(tc.data))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.data, err)
+		}
+		if got := m.(*wamp.Authenticate).Signature; got != tc.want {
+			t.Fatalf("%s: signature %q, want %q", tc.data, got, tc.want)
+		}
 	}
 }

@@ -104,6 +104,42 @@ type jsonFrame struct {
 	depths [8]int
 	// scanned: scanJSONArray checked the elements' UTF-8 already.
 	scanned bool
+	// strs holds the last short strings the frame decoded, each with its
+	// box: a procedure or topic is usually the one of a message before,
+	// and its string and box would cost two allocations each time. The
+	// frames are pooled per P, so each core keeps its own.
+	strs [4]boxedString
+	next int
+}
+
+type boxedString struct {
+	s string
+	v any // s, boxed once
+}
+
+// maxBoxedString bounds the strings a frame keeps.
+const maxBoxedString = 128
+
+// boxed returns the kept box of the string element e, if any.
+func (f *jsonFrame) boxed(e []byte) (any, bool) {
+	inner := e[1 : len(e)-1]
+	for i := range f.strs {
+		if b := &f.strs[i]; b.v != nil && b.s == string(inner) {
+			return b.v, true
+		}
+	}
+	return nil, false
+}
+
+// keep remembers v, decoded from the string element e, when it is a short
+// string that e holds as is (no escapes).
+func (f *jsonFrame) keep(e []byte, v any) {
+	s, ok := v.(string)
+	if !ok || len(s) > maxBoxedString || s != string(e[1:len(e)-1]) {
+		return
+	}
+	f.strs[f.next] = boxedString{s, v}
+	f.next = (f.next + 1) % len(f.strs)
 }
 
 // release gives a pooled frame back, without its references to data.
@@ -146,7 +182,17 @@ func (f *jsonFrame) value(i int) (any, error) {
 		// and costs no allocation. Messages are read-only once decoded.
 		return wamp.Dict(nil), nil
 	}
-	return decodeJSONElem(e, f.scanned)
+	str := len(e) >= 2 && e[0] == '"'
+	if str {
+		if v, ok := f.boxed(e); ok {
+			return v, nil
+		}
+	}
+	v, err := decodeJSONElem(e, f.scanned)
+	if str && err == nil {
+		f.keep(e, v)
+	}
+	return v, err
 }
 
 func (f *jsonFrame) raw(i int) ([]byte, error) {
