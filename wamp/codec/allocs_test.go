@@ -41,19 +41,30 @@ func TestJSONDecodeAllocations(t *testing.T) {
 }
 
 func TestEmptyHeaderDictsDecodeAsNil(t *testing.T) {
-	m, err := JSON.Decode([]byte(`[48,7,{},"com.example.add",[1]]`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	call := m.(*wamp.Call)
-	if call.Options != nil || len(call.Options) != 0 {
-		t.Fatalf("Options %#v, want a nil Dict", call.Options)
-	}
-	if call.Payload.Raw == nil || string(call.Payload.Raw.Args) != "[1]" {
-		t.Fatalf("payload %#v, want the raw [1]", call.Payload.Raw)
+	for _, c := range []Codec{JSON, MsgPack} {
+		data, err := Encode(c, &wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "com.example.add",
+			Payload: wamp.Payload{Args: wamp.List{int64(1)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.Decode(data)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name(), err)
+		}
+		call := m.(*wamp.Call)
+		if call.Options != nil {
+			t.Fatalf("%s: Options %#v, want a nil Dict", c.Name(), call.Options)
+		}
+		if call.Procedure != "com.example.add" || call.Payload.Raw == nil {
+			t.Fatalf("%s: the elements after the options read as %q, %#v", c.Name(), call.Procedure, call.Payload.Raw)
+		}
+		args, _, err := Values(&call.Payload)
+		if err != nil || len(args) != 1 || args[0] != int64(1) {
+			t.Fatalf("%s: args %v, %v; want [1]", c.Name(), args, err)
+		}
 	}
 	// An optional element's presence is kept, empty or not.
-	m, err = JSON.Decode([]byte(`[35,9,{}]`))
+	m, err := JSON.Decode([]byte(`[35,9,{}]`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,18 @@ type mpFrame struct {
 	n  int
 }
 
-func (f *mpFrame) value(int) (any, error) { return decodeMsgpackValue(f.md, 0, true) }
+func (f *mpFrame) value(int) (any, error) {
+	if i := f.md.offset(); i < len(f.md.data) && f.md.data[i] == emptyFixMap {
+		// Most options and details are empty: a nil Dict reads the same
+		// and costs no allocation (as in JSON's frames).
+		f.md.r.ReadByte() // the decoder reads md.r directly, so skip it there
+		return wamp.Dict(nil), nil
+	}
+	return decodeMsgpackValue(f.md, 0, true)
+}
+
+// emptyFixMap is msgpack's empty map, a fixmap of no entries.
+const emptyFixMap = 0x80
 
 // raw returns a copy of the next value's bytes, validated by walking it
 // without building it. A value holding extension types (a JavaScript
