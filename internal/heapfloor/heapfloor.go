@@ -24,10 +24,10 @@ import (
 	"sync"
 )
 
-// Default is the floor Auto sets. Measured on the RPC load of bench/README
-// ("GC on a small heap"), goals of 16 and 32 MiB spent the least router
-// CPU per call; 64 and 128 MiB spent more, as the allocations then stream
-// through more memory than the caches hold.
+// Default is the floor Auto sets. On the RPC load of bench/README.md
+// (issue 10, sixth pass), heap goals of 16 and 32 MiB spent the least
+// router CPU per call; 48 MiB and more spent more, 128 MiB the most, as
+// the allocations then stream through more memory than the caches hold.
 const Default = 16 << 20
 
 // heapMinimum is the runtime's smallest heap goal at GOGC=100, which it
