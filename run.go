@@ -28,8 +28,13 @@ import (
 // (exit 0); another one at least half a second later exits at once
 // (exit 1). Signals closer together are one: timeout(1) signals both the
 // process and its group, and a process manager may do the same.
+//
+// Run owns the process, so it also keeps the garbage collector's heap goal
+// at 16 MiB or more while the live heap is smaller: under load a small
+// heap is otherwise collected dozens of times a second. Setting GOGC in
+// the environment, even to 100, leaves the collector as Go sets it.
 func (app *Application) Run() {
-	heapfloor.Auto() // Run owns the process: see package heapfloor
+	heapfloor.Auto()
 	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(app.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
