@@ -11,7 +11,7 @@ build:
 
 # The whole suite, race detector on: the README's test command.
 test:
-	$(GO) test -race ./...
+	$(GO) test -race ./... && $(GO) test ./transport ./wamp/codec
 
 race: test
 
