@@ -70,6 +70,20 @@ func wantEvent(t *testing.T, m wamp.Message, n int) {
 	}
 }
 
+// nextEvent waits for the client's next message and checks that it is
+// event(n).
+func nextEvent(t *testing.T, delivered <-chan wamp.Message, errs <-chan error, n int) {
+	t.Helper()
+	select {
+	case m := <-delivered:
+		wantEvent(t, m, n)
+	case err := <-errs:
+		t.Fatalf("after %d events, the client's read: %v", n, err)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out after %d events", n)
+	}
+}
+
 func backlog(p Peer) int {
 	q, _ := p.(Backlogger).Backlog()
 	return q
@@ -145,14 +159,7 @@ func TestBatchLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
 			}
 			delivered, errs := reading(bc)
 			for i := range n {
-				select {
-				case m := <-delivered:
-					wantEvent(t, m, i)
-				case err := <-errs:
-					t.Fatalf("after %d events: %v", i, err)
-				case <-time.After(10 * time.Second):
-					t.Fatalf("timed out after %d events", i)
-				}
+				nextEvent(t, delivered, errs, i)
 			}
 		})
 	}
@@ -186,14 +193,7 @@ func TestBatchFlushAfterAStaleWriteDeadline(t *testing.T) {
 					t.Fatal(err)
 				}
 				batch.Flush()
-				select {
-				case m := <-delivered:
-					wantEvent(t, m, i)
-				case err := <-errs:
-					t.Fatalf("the client's read: %v", err)
-				case <-time.After(5 * time.Second):
-					t.Fatal("timed out")
-				}
+				nextEvent(t, delivered, errs, i)
 			}
 			select {
 			case <-b.Done():
