@@ -20,31 +20,35 @@ var (
 )
 
 // TestProgramsKeepAHeapFloor runs the junction command and an app's Run
-// with the collector's trace on, makes each allocate by serving HTTP, and
+// (this test binary, see TestMain) with the collector's trace on, makes each allocate by serving HTTP, and
 // reads the heap goal of their collections: 16 MiB or more with the heap
 // floor (internal/heapfloor), Go's own 4 MiB minimum with GOGC set.
 func TestProgramsKeepAHeapFloor(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two programs")
+		t.Skip("builds the junction command")
 	}
-	dir := t.TempDir()
+	junction := filepath.Join(t.TempDir(), "junction")
+	if out, err := exec.Command("go", "build", "-o", junction, "./cmd/junction").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/junction: %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []struct {
-		name, pkg, path string
-		args            []string
+		name, bin, env, path string
+		args                 []string
 	}{
-		{"junction router", "./cmd/junction", "/healthz", []string{"router", "--listen", "127.0.0.1:0"}},
-		{"app Run", "./testdata/footprint/plain", "/", []string{"--listen", "127.0.0.1:0"}},
+		{"junction router", junction, "", "/healthz", []string{"router", "--listen", "127.0.0.1:0"}},
+		// This test binary, as an app's program: TestMain calls Run.
+		{"app Run", self, "JUNCTION_TEST_RUN=plain", "/", []string{"--listen", "127.0.0.1:0"}},
 	} {
-		bin := filepath.Join(dir, filepath.Base(p.pkg))
-		if out, err := exec.Command("go", "build", "-o", bin, p.pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", p.pkg, err, out)
-		}
 		for _, c := range []struct {
 			env      string
 			min, max int
 		}{{"", 14, 1 << 20}, {"GOGC=100", 0, 10}} {
 			t.Run(p.name+" "+c.env, func(t *testing.T) {
-				goal := gcGoalUnderLoad(t, bin, p.path, c.env, p.args...)
+				goal := gcGoalUnderLoad(t, p.bin, p.path, []string{p.env, c.env}, p.args...)
 				t.Logf("heap goal %d MB", goal)
 				if goal < c.min || goal > c.max {
 					t.Fatalf("heap goal %d MB, want %d to %d", goal, c.min, c.max)
@@ -58,13 +62,15 @@ func TestProgramsKeepAHeapFloor(t *testing.T) {
 // path from it until it collects, and returns that collection's heap goal
 // in MB (collections before the program listened are left out: they may
 // come before main).
-func gcGoalUnderLoad(t *testing.T, bin, path, env string, args ...string) int {
+func gcGoalUnderLoad(t *testing.T, bin, path string, env []string, args ...string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
-	if env != "" {
-		cmd.Env = append(cmd.Env, env)
+	for _, e := range env {
+		if e != "" {
+			cmd.Env = append(cmd.Env, e)
+		}
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -27,6 +27,10 @@ import (
 // builds through Main, as a program's main does with Run; the children
 // the app starts are the test binary again, with the same variable.
 func TestMain(m *testing.M) {
+	if name := os.Getenv("JUNCTION_TEST_RUN"); name != "" {
+		// The app's whole program, Run included (TestProgramsKeepAHeapFloor).
+		testApps[name]().Run()
+	}
 	if name := os.Getenv("JUNCTION_TEST_APP"); name != "" {
 		build, ok := testApps[name]
 		if !ok {
@@ -44,6 +48,14 @@ func TestMain(m *testing.M) {
 // testApps are the programs the process tests run.
 var testApps = map[string]func() *Application{
 	"procs": procsApp,
+	"plain": plainApp,
+}
+
+// plainApp serves "hi" at /: an app with nothing but its Run to show.
+func plainApp() *Application {
+	app := New("plain")
+	app.HTTP.Get("/", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) })
+	return app
 }
 
 // procsApp is the seed's three-part app: HTTP and the router in the main
