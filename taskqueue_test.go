@@ -262,7 +262,12 @@ func mustResult(t *testing.T, q *Queue, ctx context.Context, id string) *TaskRes
 }
 
 func TestQueueStatusAndPermanent(t *testing.T) {
-	app, _ := newTestApp(t, "shop")
+	app, logs := newTestApp(t, "shop")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the app's logs:\n%s", logs.String())
+		}
+	})
 	q := app.Queue("jobs", MaxRetries(3), Backoff(10*time.Millisecond, 20*time.Millisecond))
 	release := make(chan struct{})
 	q.Task("slow", func() string { <-release; return "ok" })

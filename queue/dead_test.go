@@ -133,3 +133,17 @@ func TestDeadTTL(t *testing.T) {
 		t.Fatalf("DeadTTL 1ms: %v", err)
 	}
 }
+
+// TestResultOfAnUnknownTask: Result does not wait for a task the queue
+// does not know, whether its id could be one of the queue's or not.
+func TestResultOfAnUnknownTask(t *testing.T) {
+	e := testEngine(t, Config{})
+	q := testQueue(t, e, "unknown", QueueConfig{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, id := range []string{"nosuchtask", "not a valid id", ""} {
+		if _, err := q.Result(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Result(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
