@@ -125,16 +125,22 @@ func (b *builder) dict(i int, field string) Dict {
 	if !ok {
 		b.fail(i, field, "want a dict, got %s", describe(v))
 	}
+	// An empty dict is nil, whatever the codec (JSON's and MessagePack's
+	// frames decode an empty header dict as nil, without allocating; see
+	// present for the optional ones). Most dicts are empty, where even
+	// starting a range costs.
+	if len(d) == 0 {
+		return nil
+	}
 	// An option or detail whose value is null (or undefined, as
 	// JavaScript encoders write what was never set) reads as absent.
-	// Most dicts are empty, where even starting a range costs.
-	if len(d) == 0 {
-		return d
-	}
 	for k, e := range d {
 		if e == nil {
 			delete(d, k)
 		}
+	}
+	if len(d) == 0 {
+		return nil
 	}
 	return d
 }

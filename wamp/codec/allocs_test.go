@@ -44,7 +44,7 @@ func TestJSONDecodeAllocations(t *testing.T) {
 }
 
 func TestEmptyHeaderDictsDecodeAsNil(t *testing.T) {
-	for _, c := range []Codec{JSON, MsgPack} {
+	for _, c := range All {
 		data, err := Encode(c, &wamp.Call{Request: 7, Options: wamp.Dict{}, Procedure: "com.example.add",
 			Payload: wamp.Payload{Args: wamp.List{int64(1)}}})
 		if err != nil {
