@@ -315,6 +315,9 @@ func (b *broker) route(p *publication) wamp.ID {
 	// nodes are the other nodes of the cluster with an eligible
 	// subscriber: a session of theirs, mirrored here, matched.
 	var nodes []*peerNode
+	// The subscribers' writing starts once all are queued, a few
+	// goroutines for them all (see transport.Fanout).
+	fo := transport.NewFanout()
 	for _, sub := range matched {
 		ev := &wamp.Event{Subscription: sub.id, Publication: p.id,
 			Details: eventDetails(sub, p.topic, publisher, false), Payload: p.payload}
@@ -329,7 +332,7 @@ func (b *broker) route(p *publication) wamp.ID {
 				if to == from && excludeMe {
 					continue
 				}
-				if to.sendShared(sh) {
+				if to.sendShared(fo, sh) {
 					n++
 					if from != nil {
 						fullest = backlogged(to, fullest, &worst, &of)
@@ -346,7 +349,7 @@ func (b *broker) route(p *publication) wamp.ID {
 				nodes = eligibleNode(nodes, p, to)
 				continue
 			}
-			if to.sendShared(sh) {
+			if to.sendShared(fo, sh) {
 				n++
 				if from != nil {
 					fullest = backlogged(to, fullest, &worst, &of)
@@ -354,6 +357,7 @@ func (b *broker) route(p *publication) wamp.ID {
 			}
 		}
 	}
+	fo.Flush()
 	p.backlogged = fullest
 	b.realm.router.metrics.eventsDelivered.Add(float64(n))
 	b.realm.counts.events.Add(uint64(n))

@@ -305,9 +305,9 @@ func (s *session) batch() *transport.Batch {
 	return nil
 }
 
-func (s *session) sendShared(sh *transport.Shared) bool {
+func (s *session) sendShared(f *transport.Fanout, sh *transport.Shared) bool {
 	s.msgsOut.Add(1)
-	return s.deliverResult(s.peer.SendShared(sh))
+	return s.deliverResult(f.SendShared(s.peer, sh))
 }
 
 func (s *session) deliverResult(err error) bool {

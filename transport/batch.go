@@ -120,21 +120,33 @@ func (s *streamConn) flushInline() {
 	if !s.writing.CompareAndSwap(false, true) {
 		return // a writer runs, and writes what is queued
 	}
+	if _, held := s.writeOnce(); held && s.release() {
+		go s.writer()
+	}
+}
+
+// writeOnce writes what is queued without blocking, the caller holding
+// s.writing. It reports whether it wrote anything, and whether the
+// caller still holds the writing: it does not once the rest of a write
+// the socket refused, a close frame or a closed queue's end is handed to
+// a writer goroutine, or the write failed and the connection ended.
+func (s *streamConn) writeOnce() (wrote, held bool) {
 	items, closed := s.q.take()
 	if len(items) == 0 {
 		s.q.recycle(items)
-		// A closed queue's writer reports it flushed.
-		if closed || s.release() {
+		if closed {
+			// A closed queue's writer reports it flushed.
 			go s.writer()
+			return false, false
 		}
-		return
+		return false, true
 	}
 	buf, last := s.frameAll(items)
 	n, err := s.tryWrite(buf.Bytes())
 	if err != nil {
 		putWriteBuf(buf)
 		s.endWrites()
-		return
+		return true, false
 	}
 	if n < buf.Len() || last || closed {
 		// The socket's buffer is full, or what follows needs a writer's
@@ -142,12 +154,10 @@ func (s *streamConn) flushInline() {
 		buf.Next(n)
 		s.carry = &carry{buf: buf, last: last}
 		go s.writer()
-		return
+		return true, false
 	}
 	putWriteBuf(buf)
-	if s.release() {
-		go s.writer()
-	}
+	return true, true
 }
 
 // tryWrite writes as much of p as the socket takes without waiting.

@@ -273,6 +273,22 @@ func TestBatchTargetClosedBeforeTheFlush(t *testing.T) {
 // TestBatchDoesNotHoldTLS: crypto/tls cannot be written without
 // blocking, so a batch starts a TLS peer's writer at once.
 func TestBatchDoesNotHoldTLS(t *testing.T) {
+	b, c := tlsPair(t)
+	a, _ := wsPair(t, Config{}, Config{})
+	delivered, _ := reading(c)
+	batch := a.(Batcher).Batch()
+	if err := batch.Send(b, event(0)); err != nil {
+		t.Fatal(err)
+	}
+	if batch.Pending() {
+		t.Fatal("a TLS peer was left to the batch")
+	}
+	wantEvent(t, wait(t, delivered, "the event, unflushed"), 0)
+}
+
+// tlsPair is a RawSocket connection over TLS: the server's peer and the
+// client's.
+func tlsPair(t *testing.T) (Peer, Peer) {
 	server, client := testTLS(t)
 	l := tls.NewListener(listen(t, "tcp"), server)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -292,14 +308,5 @@ func TestBatchDoesNotHoldTLS(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	b := wait(t, peers, "the server peer")
 	t.Cleanup(func() { b.Close() })
-	a, _ := wsPair(t, Config{}, Config{})
-	delivered, _ := reading(c)
-	batch := a.(Batcher).Batch()
-	if err := batch.Send(b, event(0)); err != nil {
-		t.Fatal(err)
-	}
-	if batch.Pending() {
-		t.Fatal("a TLS peer was left to the batch")
-	}
-	wantEvent(t, wait(t, delivered, "the event, unflushed"), 0)
+	return b, c
 }

@@ -200,7 +200,10 @@ func (r *rsConn) sendVia(b *Batch, m wamp.Message) error {
 
 // SendShared is Send for a message delivered to many peers: its encoding
 // is made once per serializer, by the first peer that needs it.
-func (r *rsConn) SendShared(s *Shared) error {
+func (r *rsConn) SendShared(s *Shared) error { return r.sendSharedVia(nil, s) }
+
+// sendSharedVia implements sharedSender.
+func (r *rsConn) sendSharedVia(f *Fanout, s *Shared) error {
 	data, err := s.Encoded(r.codec)
 	if err != nil {
 		return fmt.Errorf("transport: encode %s: %w", s.Msg.Type(), err)
@@ -208,7 +211,7 @@ func (r *rsConn) SendShared(s *Shared) error {
 	if len(data) > r.peerMax {
 		return fmt.Errorf("%w: %s of %d bytes, the peer accepts %d", ErrMessageTooBig, s.Msg.Type(), len(data), r.peerMax)
 	}
-	return r.push(item{shared: s})
+	return r.enqueue(f, item{shared: s})
 }
 
 func (r *rsConn) recycle(f *rsFrame) {

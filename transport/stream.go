@@ -147,13 +147,20 @@ func (s *streamConn) SendShared(sh *Shared) error {
 
 func (s *streamConn) push(it item) error { return s.enqueue(nil, it) }
 
-// enqueue queues it and starts a writer, or leaves the writing to b's
+// A deferral (Batch, Fanout) takes a connection just queued to into a
+// later flush, or reports that it did not, and the caller then starts
+// the connection's writer.
+type deferral interface {
+	add(s *streamConn) bool
+}
+
+// enqueue queues it and starts a writer, or leaves the writing to d's
 // flush.
-func (s *streamConn) enqueue(b *Batch, it item) error {
+func (s *streamConn) enqueue(d deferral, it item) error {
 	err := s.q.push(it)
 	switch {
 	case err == nil:
-		if !b.add(s) {
+		if d == nil || !d.add(s) {
 			s.kick()
 		}
 	case errors.Is(err, ErrSlowConsumer):
