@@ -73,22 +73,70 @@ func TestPubSub(t *testing.T) {
 			if res.Disconnects != 0 || len(res.Errors) != 0 {
 				t.Errorf("disconnects %d, errors %v", res.Disconnects, res.Errors)
 			}
+			if res.FanOut != nil {
+				t.Errorf("a fan-out report without -rate: %+v", res.FanOut)
+			}
 		})
 	}
 }
 
 func TestPubSubRate(t *testing.T) {
-	o := testOptions(t, startRouter(t), "-mode", "pubsub", "-subs", "3", "-rate", "100")
+	o := testOptions(t, startRouter(t), "-mode", "pubsub", "-subs", "3", "-pubs", "2", "-rate", "100")
 	res, err := runPubSub(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 100/s for 300 ms: about 30, never more than the schedule allows.
-	if res.Published == 0 || res.Published > 31 {
-		t.Errorf("published %d at 100/s in 300ms", res.Published)
+	// 100/s each for 300 ms: about 60, never more than the schedule allows.
+	if res.Published == 0 || res.Published > 62 {
+		t.Errorf("published %d at 2 × 100/s in 300ms", res.Published)
 	}
 	if res.Delivered != res.Published*3 {
 		t.Errorf("delivered %d, want %d", res.Delivered, res.Published*3)
+	}
+	// With a rate, each publication's first and last delivery.
+	f := res.FanOut
+	if f == nil {
+		t.Fatal("no fan-out report with -rate")
+	}
+	if f.First.Samples != uint64(res.Published) || f.Last.Samples != uint64(res.Published) {
+		t.Errorf("fan-out of %d and %d publications, want %d", f.First.Samples, f.Last.Samples, res.Published)
+	}
+	if f.First.P50 <= 0 || f.First.P50 > f.Last.P50 || f.First.Max > f.Last.Max || f.Last.Max > res.Latency.Max {
+		t.Errorf("fan-out %+v against latency %+v", f, res.Latency)
+	}
+	var out bytes.Buffer
+	res.summary(&out)
+	if !strings.Contains(out.String(), "fan-out     first delivery p50") {
+		t.Errorf("summary without the fan-out line:\n%s", out.String())
+	}
+}
+
+// TestFanTable: a publication keeps its fastest and slowest delivery;
+// numbers outside the table are ignored.
+func TestFanTable(t *testing.T) {
+	o := &options{Rate: 10, Duration: time.Second, Pubs: 1}
+	tab := newFanTable(o)
+	if len(tab) != 12 {
+		t.Fatalf("table of %d for 10/s over 1s, want 12", len(tab))
+	}
+	for _, ns := range []int64{500, 200, 900, 300} {
+		tab.record(1, ns)
+	}
+	tab.record(3, 0) // a clock that did not move still counts
+	tab.record(0, 5)
+	tab.record(13, 5)
+	f := tab.summary(3)
+	if f.First.Samples != 2 || f.Last.Samples != 2 {
+		t.Fatalf("%d and %d publications recorded, want 2", f.First.Samples, f.Last.Samples)
+	}
+	if got, want := f.Last.Max, 900e-6; got != want {
+		t.Errorf("slowest last delivery %v ms, want %v", got, want)
+	}
+	if got, want := tab[0].first.Load(), int64(200); got != want {
+		t.Errorf("first delivery of publication 1: %d ns, want %d", got, want)
+	}
+	if newFanTable(&options{Duration: time.Second, Pubs: 1}) != nil {
+		t.Error("a table without -rate")
 	}
 }
 

@@ -31,7 +31,8 @@ type pubsubResult struct {
 	PublishedRate float64        `json:"published_per_s"`
 	DeliveredRate float64        `json:"delivered_per_s"`
 	Latency       latency        `json:"latency"`
-	CPU           cpuUsage       `json:"cpu"` // from the first PUBLISH to the end of the drain
+	FanOut        *fanOut        `json:"fan_out,omitempty"` // with -rate
+	CPU           cpuUsage       `json:"cpu"`               // from the first PUBLISH to the end of the drain
 	Disconnects   int            `json:"disconnects"`
 	Errors        map[string]int `json:"errors,omitempty"`
 	FirstEnd      string         `json:"first_disconnect,omitempty"`
@@ -46,6 +47,9 @@ func (r *pubsubResult) summary(w io.Writer) {
 	fmt.Fprintf(w, "  delivered   %d of %d expected (%.0f events/s)\n", r.Delivered, r.Expected, r.DeliveredRate)
 	fmt.Fprintf(w, "  lost        %d\n", r.Lost)
 	fmt.Fprintf(w, "  latency     %s\n", r.Latency)
+	if r.FanOut != nil {
+		fmt.Fprintf(w, "  fan-out     %s\n", r.FanOut)
+	}
 	r.CPU.summary(w)
 	fmt.Fprintf(w, "  disconnects %d", r.Disconnects)
 	if r.FirstEnd != "" {
@@ -82,6 +86,8 @@ type pubsubRun struct {
 	subs      []*subscriber
 	pubs      []*publisher
 	published atomic.Int64
+	numbered  atomic.Int64 // publications numbered for fan, across publishers
+	fan       fanTable
 	ending    atomic.Bool // set before closing: reader errors are then expected
 }
 
@@ -96,7 +102,7 @@ func (r *pubsubRun) delivered() int64 {
 // runPubSub publishes to one topic for o.Duration and counts what the
 // subscribers receive.
 func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
-	r := &pubsubRun{o: o}
+	r := &pubsubRun{o: o, fan: newFanTable(o)}
 	subPeers, err := openAll(ctx, o, o.urls, o.Subs, func(i int) wamp.Message {
 		return &wamp.Subscribe{Request: 1, Topic: pubsubTopic}
 	})
@@ -203,6 +209,7 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 	res.PublishedRate = float64(res.Published) / res.Seconds
 	res.DeliveredRate = float64(res.Delivered) / drained.Sub(start).Seconds()
 	res.Latency = hist.latency()
+	res.FanOut = r.fan.summary(r.numbered.Load())
 	res.CPU = cpu
 	if cpuErr != nil {
 		return nil, cpuErr
@@ -224,8 +231,10 @@ func (r *pubsubRun) subscribe(s *subscriber) {
 		if !ok {
 			continue
 		}
-		if _, sent, ok := stampOf(&ev.Payload); ok {
-			s.hist.record(time.Now().UnixNano() - sent)
+		if n, sent, ok := stampOf(&ev.Payload); ok {
+			took := time.Now().UnixNano() - sent
+			s.hist.record(took)
+			r.fan.record(n, took)
 		}
 		s.delivered.Add(1)
 	}
@@ -304,7 +313,7 @@ func (r *pubsubRun) publish(ctx context.Context, pub *publisher, start, deadline
 			pub.acksSent++
 		}
 		err := pub.p.Send(&wamp.Publish{Request: wamp.ID(seq), Options: opts, Topic: pubsubTopic,
-			Payload: wamp.Payload{Args: stampArgs(seq, now)}})
+			Payload: wamp.Payload{Args: stampArgs(r.numbered.Add(1), now)}})
 		if err != nil {
 			pub.sendErr = fmt.Errorf("publisher: send: %w", err)
 			return

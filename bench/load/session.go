@@ -169,7 +169,8 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 var errEnded = errors.New("load: connection ended early")
 
 // stampArgs returns the arguments the tool puts in every EVENT and CALL:
-// a sequence number and the send time in Unix nanoseconds.
+// a sequence number (a CALL's request ID, a publication's number counted
+// across the run's publishers) and the send time in Unix nanoseconds.
 func stampArgs(seq int64, now time.Time) wamp.List {
 	return wamp.List{seq, now.UnixNano()}
 }
