@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,6 +145,46 @@ func TestResultOfAnUnknownTask(t *testing.T) {
 	for _, id := range []string{"nosuchtask", "not a valid id", ""} {
 		if _, err := q.Result(ctx, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Result(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}
+
+// TestResultWhileTheStateIsWritten: Result called while the worker
+// writes the task's state finds the task and its end. Its watch is made
+// while the record is being replaced: a watch that delivers the current
+// value first can report none, and miss the replacement too, which was
+// Result's "task not found" on a task that had just ended. Several
+// Results a task, made at once, make that race likely in a run: with the
+// old Result, under the race detector and two CPU-bound loops, 6 runs in
+// 10 failed.
+func TestResultWhileTheStateIsWritten(t *testing.T) {
+	e := testEngine(t, Config{})
+	q := testQueue(t, e, "racing", QueueConfig{Workers: 8})
+	q.Handle("t", func(_ context.Context, task *Task) ([]byte, error) { return task.Payload, nil })
+	start(t, q)
+	const tasks, readers = 300, 8
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	errs := make(chan error, readers)
+	for i := range tasks {
+		payload := fmt.Sprint(i)
+		id, err := q.Enqueue(ctx, "t", []byte(payload), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range readers {
+			go func() {
+				r, err := q.Result(ctx, id)
+				if err == nil && (r.State != Done || string(r.Value) != payload) {
+					err = fmt.Errorf("%+v", r)
+				}
+				errs <- err
+			}()
+		}
+		for range readers {
+			if err := <-errs; err != nil {
+				t.Fatalf("task %d: %v", i, err)
+			}
 		}
 	}
 }
