@@ -2,6 +2,7 @@ package transport
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -87,13 +88,17 @@ func (f *Fanout) Flush() {
 			s.kick()
 		}
 	} else {
-		// As few chunks as fanoutChunk allows, of even sizes.
-		chunks := (len(conns) + fanoutChunk - 1) / fanoutChunk
-		size := (len(conns) + chunks - 1) / chunks
-		for len(conns) > 0 {
-			n := min(len(conns), size)
-			startChunk(append([]*streamConn(nil), conns[:n]...))
-			conns = conns[n:]
+		// As few chunks as fanoutChunk allows, of even sizes, cut from
+		// one copy (f goes back to the pool): an allocation per event,
+		// not per chunk. Each chunk is capped at its end, as writeChunk
+		// filters it in place.
+		all := slices.Clone(conns)
+		chunks := (len(all) + fanoutChunk - 1) / fanoutChunk
+		size := (len(all) + chunks - 1) / chunks
+		for len(all) > 0 {
+			n := min(len(all), size)
+			startChunk(all[:n:n])
+			all = all[n:]
 		}
 	}
 	clear(f.conns)
