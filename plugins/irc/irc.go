@@ -43,6 +43,9 @@ type Plugin struct {
 	pongs    map[string]chan struct{}
 	inflight *sendState
 	stopping bool
+	// saslRefusal is the server's text when it refused the SASL login
+	// (901, 902 or 904), kept so that Start reports it.
+	saslRefusal string
 
 	limiter  *rate.Limiter
 	inbox    chan *Msg
@@ -218,11 +221,11 @@ func (p *Plugin) Start(ctx context.Context) error {
 	p.inbox = make(chan *Msg, 1024)
 	p.callbacks(conn)
 	p.mu.Lock()
-	p.conn, p.stopping = conn, false
+	p.conn, p.stopping, p.saslRefusal = conn, false, ""
 	p.mu.Unlock()
 
 	if err := conn.Connect(); err != nil {
-		return fmt.Errorf("irc: connect to %s: %w", cfg.Server, err)
+		return fmt.Errorf("irc: connect to %s: %w", cfg.Server, p.connectError(err))
 	}
 	// The library's loop reconnects, and closes the socket once the
 	// connection has quit.
@@ -249,6 +252,20 @@ func (p *Plugin) Start(ctx context.Context) error {
 	return nil
 }
 
+// connectError is the cause of a failed Connect. On a refused SASL login
+// the library sends QUIT before it passes the refusal on, and a server
+// closes the connection on QUIT: which of the two Connect reports is a
+// race. The refusal, seen first by this plugin's callback, is the cause.
+func (p *Plugin) connectError(err error) error {
+	p.mu.Lock()
+	refusal := p.saslRefusal
+	p.mu.Unlock()
+	if refusal != "" && errors.Is(err, ircevent.ServerDisconnected) {
+		return errors.New(refusal)
+	}
+	return err
+}
+
 // callbacks wires the connection's events to the plugin.
 func (p *Plugin) callbacks(conn *ircevent.Connection) {
 	conn.AddConnectCallback(func(ircmsg.Message) {
@@ -262,6 +279,19 @@ func (p *Plugin) callbacks(conn *ircevent.Connection) {
 			}
 		}
 	})
+	// Added before Connect, so they run before the library's own
+	// callbacks for these numerics, and so before it sends QUIT.
+	for _, refused := range []string{ircevent.RPL_LOGGEDOUT, ircevent.ERR_NICKLOCKED, ircevent.ERR_SASLFAIL} {
+		conn.AddCallback(refused, func(e ircmsg.Message) {
+			why := "SASL login refused (" + e.Command + ")"
+			if n := len(e.Params); n > 1 {
+				why = e.Params[n-1]
+			}
+			p.mu.Lock()
+			p.saslRefusal = why
+			p.mu.Unlock()
+		})
+	}
 	conn.AddDisconnectCallback(func(ircmsg.Message) {
 		p.mu.Lock()
 		clear(p.joined)

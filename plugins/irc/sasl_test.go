@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ergochat/irc-go/ircevent"
 	"github.com/ergochat/irc-go/ircmsg"
 
 	"github.com/junction-run/junction"
@@ -22,20 +24,23 @@ import (
 type saslServer struct {
 	ln          net.Listener
 	login, pass string
-	wg          sync.WaitGroup
+	// hangUp closes the connection right after a refusal, as a server
+	// may once the client's QUIT is in.
+	hangUp bool
+	wg     sync.WaitGroup
 
 	mu   sync.Mutex
 	seen []string // the credentials received, "login:password"
 }
 
-func startSASLServer(t *testing.T, login, pass string) *saslServer {
+func startSASLServer(t *testing.T, login, pass string, hangUp bool) *saslServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("SASL server on %s", ln.Addr())
-	s := &saslServer{ln: ln, login: login, pass: pass}
+	s := &saslServer{ln: ln, login: login, pass: pass, hangUp: hangUp}
 	s.wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -84,6 +89,9 @@ func (s *saslServer) serve(c net.Conn) {
 			s.mu.Unlock()
 			if parts[1] != s.login || parts[2] != s.pass {
 				say("904 %s :SASL authentication failed", nick)
+				if s.hangUp {
+					return
+				}
 				continue
 			}
 			say("900 %s %s!u@h %s :You are now logged in as %s", nick, nick, parts[1], parts[1])
@@ -110,7 +118,7 @@ func (s *saslServer) credentials() []string {
 }
 
 func TestIRCLogsInWithSASL(t *testing.T) {
-	srv := startSASLServer(t, "shop", "s3cret")
+	srv := startSASLServer(t, "shop", "s3cret", false)
 	p := New(Config{Server: srv.ln.Addr().String(), Nick: "bot", Channels: []string{"#c"},
 		SASLLogin: "shop", SASLPassword: "s3cret", Timeout: 10 * time.Second})
 	startApp(t, p)
@@ -130,5 +138,52 @@ func TestIRCLogsInWithSASL(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "irc: connect to "+srv.ln.Addr().String()) || !strings.Contains(err.Error(), "SASL authentication failed") {
 		t.Errorf("error %q", err)
+	}
+}
+
+// TestIRCReportsARefusedSASLLoginWhenTheServerHangsUp: the library
+// sends QUIT on a refusal and then reports it, racing the end of the
+// connection; the error must name the refusal every time, not
+// "Disconnected by server".
+func TestIRCReportsARefusedSASLLoginWhenTheServerHangsUp(t *testing.T) {
+	srv := startSASLServer(t, "shop", "s3cret", true)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := range 8 {
+		bad := New(Config{Server: srv.ln.Addr().String(), Nick: "bot", SASLLogin: "shop", SASLPassword: "wrong", Timeout: 10 * time.Second})
+		app := junction.New("chat", quiet)
+		app.Plug(bad)
+		err := app.Start(ctx)
+		if err == nil {
+			app.Shutdown(ctx)
+			t.Fatalf("attempt %d: started with a refused SASL login", i)
+		}
+		if !strings.Contains(err.Error(), "SASL authentication failed") {
+			t.Fatalf("attempt %d: error %q", i, err)
+		}
+	}
+}
+
+// TestConnectErrorNamesTheSASLRefusal checks the mapping alone, since the
+// race above is rarely lost on a quiet machine: after a 904, "Disconnected
+// by server" reads as the refusal; before one, or for other errors, the
+// error stays.
+func TestConnectErrorNamesTheSASLRefusal(t *testing.T) {
+	p := New(Config{Nick: "bot"})
+	if err := p.connectError(ircevent.ServerDisconnected); !errors.Is(err, ircevent.ServerDisconnected) {
+		t.Fatalf("without a refusal: %v", err)
+	}
+	conn := &ircevent.Connection{Nick: "bot"}
+	p.callbacks(conn)
+	msg, err := ircmsg.ParseLine(":sasl.test 904 bot :SASL authentication failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.HandleMessage(msg)
+	if err := p.connectError(ircevent.ServerDisconnected); err == nil || err.Error() != "SASL authentication failed" {
+		t.Fatalf("after a 904: %v", err)
+	}
+	if err := p.connectError(ircevent.ServerTimedOut); !errors.Is(err, ircevent.ServerTimedOut) {
+		t.Fatalf("another error: %v", err)
 	}
 }
