@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/junction-run/junction/wamp"
 )
@@ -75,10 +76,19 @@ func TestFanoutWritesInChunks(t *testing.T) {
 // connection's writer; every client gets every event, whole and in
 // order, and a connection being written is not taken again.
 func TestFanoutLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
-	const n, size = 40, 256 << 10 // 10 MiB per target, over the socket buffers here
+	// 1.5 MiB per target, over the 64 KiB socket buffers set below
+	// (which the kernel doubles) with room to spare.
+	const n, size = 24, 64 << 10
 	big := strings.Repeat("x", size)
-	for name, bp := range batchPairs(t, fanoutAlone+1, Config{}) {
+	// The clients read only once every event is sent, so the writers
+	// wait for them: longer than the default write timeout when the
+	// race detector runs on a busy machine, which would close the
+	// connections under the test.
+	for name, bp := range batchPairs(t, fanoutAlone+1, Config{WriteTimeout: 2 * time.Minute}) {
 		t.Run(name, func(t *testing.T) {
+			for i := range bp.targets {
+				socketBuffers(t, bp.targets[i], bp.clients[i], 64<<10)
+			}
 			// The chunk is written on this goroutine, so that what
 			// it left to writers is known when Flush returns.
 			start := startChunk
@@ -107,7 +117,7 @@ func TestFanoutLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
 				}
 			}
 			if writing != len(bp.targets) {
-				t.Fatalf("the sockets took 10 MiB at once: %d of %d writers were left the rest", writing, len(bp.targets))
+				t.Fatalf("the sockets took 1.5 MiB at once: %d of %d writers were left the rest", writing, len(bp.targets))
 			}
 			for _, c := range bp.clients {
 				delivered, errs := reading(c)
@@ -145,4 +155,29 @@ func TestFanoutDoesNotHoldWhatItCannotWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	nilFanout.Flush()
+}
+
+// socketBuffers sets the kernel's send buffer of the server's socket and
+// the receive buffer of the client's to size, so that what they can take
+// does not follow the machine's autotuning.
+func socketBuffers(t *testing.T, server, client Peer, size int) {
+	t.Helper()
+	type buffered interface {
+		SetWriteBuffer(int) error
+		SetReadBuffer(int) error
+	}
+	s, ok := streamOf(server).conn.(buffered)
+	if !ok {
+		t.Fatalf("the server's connection is a %T: its socket buffers cannot be set", streamOf(server).conn)
+	}
+	c, ok := streamOf(client).conn.(buffered)
+	if !ok {
+		t.Fatalf("the client's connection is a %T: its socket buffers cannot be set", streamOf(client).conn)
+	}
+	if err := s.SetWriteBuffer(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetReadBuffer(size); err != nil {
+		t.Fatal(err)
+	}
 }

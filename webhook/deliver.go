@@ -41,22 +41,24 @@ const maxAnswer = 64 << 10
 func (d *Dispatcher) deliver(h *hook) queue.Handler {
 	return func(ctx context.Context, t *queue.Task) ([]byte, error) {
 		status, err := d.post(ctx, h, t)
+		// The counter moves with the status, under its lock, so that
+		// whoever reads the status sees the metrics agree with it.
 		h.mu.Lock()
 		h.status.LastStatus, h.status.LastDelivery = status, time.Now()
 		if err != nil {
 			h.status.Failed++
 			h.status.LastError = err.Error()
+			d.metrics.add(h.Name, outcomeFailed)
 		} else {
 			h.status.Delivered++
 			h.status.LastError = ""
+			d.metrics.add(h.Name, outcomeDelivered)
 		}
 		h.mu.Unlock()
 		if err != nil {
-			d.metrics.add(h.Name, outcomeFailed)
 			d.log.Info("webhook: delivery failed", "hook", h.Name, "id", t.ID, "attempt", t.Attempt, "err", err)
 			return nil, err
 		}
-		d.metrics.add(h.Name, outcomeDelivered)
 		return nil, nil
 	}
 }

@@ -302,8 +302,8 @@ func (d *Dispatcher) enqueue(h *hook) client.EventHandler {
 			d.log.Error("webhook: event dropped: not enqueued", "hook", h.Name, "topic", ev.Topic, "publication", ev.Publication, "err", err)
 			h.mu.Lock()
 			h.status.Dropped++
-			h.mu.Unlock()
 			d.metrics.add(h.Name, outcomeDropped)
+			h.mu.Unlock()
 		}
 	}
 }
@@ -320,6 +320,6 @@ func (d *Dispatcher) ended(r queue.Result) {
 	d.log.Warn("webhook: delivery is a dead letter", "hook", h.Name, "url", h.URL, "id", r.ID, "attempts", r.Attempts, "err", r.Error)
 	h.mu.Lock()
 	h.status.Dead++
-	h.mu.Unlock()
 	d.metrics.add(h.Name, outcomeDead)
+	h.mu.Unlock()
 }
