@@ -137,16 +137,15 @@ func TestBatchWritesBeforeTheReaderWaits(t *testing.T) {
 // socket takes without waiting and hands the rest, mid-frame, to a
 // writer goroutine; the client gets every message, whole and in order.
 func TestBatchLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
-	// 1.5 MiB, over the 64 KiB socket buffers set below (which the
-	// kernel doubles) with room to spare.
-	const n, size = 24, 64 << 10
+	// 1.5 MiB, well over what the socket takes.
+	const n, size = 24, testSocketBuffer
 	big := strings.Repeat("x", size)
 	// The client reads only once the flush returns: the writer must
 	// wait for it, however slow the race detector on a busy machine.
 	for name, bp := range batchPairs(t, 1, Config{WriteTimeout: 2 * time.Minute}) {
 		t.Run(name, func(t *testing.T) {
 			b, bc := bp.targets[0], bp.clients[0]
-			socketBuffers(t, b, bc, 64<<10)
+			socketBuffers(t, b, bc)
 			batch := bp.a.(Batcher).Batch()
 			for i := range n {
 				ev := event(i)

@@ -76,9 +76,8 @@ func TestFanoutWritesInChunks(t *testing.T) {
 // connection's writer; every client gets every event, whole and in
 // order, and a connection being written is not taken again.
 func TestFanoutLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
-	// 1.5 MiB per target, over the 64 KiB socket buffers set below
-	// (which the kernel doubles) with room to spare.
-	const n, size = 24, 64 << 10
+	// 1.5 MiB per target, well over what the sockets take.
+	const n, size = 24, testSocketBuffer
 	big := strings.Repeat("x", size)
 	// The clients read only once every event is sent, so the writers
 	// wait for them: longer than the default write timeout when the
@@ -87,7 +86,7 @@ func TestFanoutLeavesWhatTheSocketRefusesToAWriter(t *testing.T) {
 	for name, bp := range batchPairs(t, fanoutAlone+1, Config{WriteTimeout: 2 * time.Minute}) {
 		t.Run(name, func(t *testing.T) {
 			for i := range bp.targets {
-				socketBuffers(t, bp.targets[i], bp.clients[i], 64<<10)
+				socketBuffers(t, bp.targets[i], bp.clients[i])
 			}
 			// The chunk is written on this goroutine, so that what
 			// it left to writers is known when Flush returns.
@@ -157,10 +156,15 @@ func TestFanoutDoesNotHoldWhatItCannotWrite(t *testing.T) {
 	nilFanout.Flush()
 }
 
+// testSocketBuffer is what socketBuffers asks for (the kernel doubles
+// it): a server socket and its client take about 256 KiB between them,
+// whatever the machine's autotuning. (384 KiB sent already leaves a
+// writer the rest.)
+const testSocketBuffer = 64 << 10
+
 // socketBuffers sets the kernel's send buffer of the server's socket and
-// the receive buffer of the client's to size, so that what they can take
-// does not follow the machine's autotuning.
-func socketBuffers(t *testing.T, server, client Peer, size int) {
+// the receive buffer of the client's to testSocketBuffer.
+func socketBuffers(t *testing.T, server, client Peer) {
 	t.Helper()
 	type buffered interface {
 		SetWriteBuffer(int) error
@@ -174,10 +178,10 @@ func socketBuffers(t *testing.T, server, client Peer, size int) {
 	if !ok {
 		t.Fatalf("the client's connection is a %T: its socket buffers cannot be set", streamOf(client).conn)
 	}
-	if err := s.SetWriteBuffer(size); err != nil {
+	if err := s.SetWriteBuffer(testSocketBuffer); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetReadBuffer(size); err != nil {
+	if err := c.SetReadBuffer(testSocketBuffer); err != nil {
 		t.Fatal(err)
 	}
 }
