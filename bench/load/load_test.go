@@ -229,6 +229,9 @@ func TestBadFlags(t *testing.T) {
 		{"-duration", "3m"},
 		{"-serializer", "xml"},
 		{"-mode", "rpc", "-inflight", "0"},
+		{"-floor", "-1"},
+		{"-floor", "20001"},
+		{"-mode", "idle", "-floor", "5"},
 	} {
 		if code := run(args, io.Discard, io.Discard); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)

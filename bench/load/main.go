@@ -35,6 +35,9 @@ import (
 // hours.
 const maxDuration = 120 * time.Second
 
+// maxFloorRounds caps -floor: 20,000 round trips at 5 ms is 100 s a probe.
+const maxFloorRounds = 20000
+
 // options are the flags, shared by all modes. The test builds them
 // directly.
 type options struct {
@@ -62,6 +65,10 @@ type options struct {
 	Sessions int
 	PID      int
 	Settle   time.Duration
+
+	// Floor is how many round trips each floor probe times before the
+	// run (0: none); see floor.go.
+	Floor int
 
 	// DialConcurrency bounds how many connections are opened at once.
 	DialConcurrency int
@@ -110,6 +117,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.To, "to", "", "pubsub and rpc: URL the publishers or callers connect to, e.g. another node of a cluster (default: -url); subscribers and callees use -url")
 	fs.IntVar(&o.PeerPID, "peer-pid", 0, "with -to: the other node's process ID, whose CPU time is added to the router's")
 	fs.IntVar(&o.Spread, "spread", 1, "spread sessions round robin over this many consecutive IPv4 addresses from the -url host on (127.0.0.1, 127.0.0.2, ...); the router must listen on all of them, e.g. on 0.0.0.0")
+	fs.IntVar(&o.Floor, "floor", 0, "pubsub and rpc: before the run, time this many loopback round trips between this tool and an echo child, through Go's poller and through blocking read(2), at the run's cadence (-rate, else 5 ms): the machine's floor, reported beside the latency")
 	fs.IntVar(&o.DialConcurrency, "dial-concurrency", 64, "connections opened at once")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", 10*time.Second, "bound on opening one session")
 }
@@ -152,6 +160,10 @@ func (o *options) validate() error {
 		return errors.New("-dial-concurrency and -dial-timeout must be positive")
 	case o.Drain < 0 || o.Drain > time.Minute:
 		return errors.New("-drain must be in [0, 1m]")
+	case o.Floor < 0 || o.Floor > maxFloorRounds:
+		return fmt.Errorf("-floor must be in [0, %d]", maxFloorRounds)
+	case o.Floor > 0 && o.Mode == "idle":
+		return errors.New("-floor goes with pubsub and rpc, which report latency")
 	}
 	switch o.Mode {
 	case "pubsub":
@@ -256,5 +268,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func main() {
+	if code, child := floorChild(); child {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

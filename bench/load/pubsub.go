@@ -31,6 +31,7 @@ type pubsubResult struct {
 	PublishedRate float64        `json:"published_per_s"`
 	DeliveredRate float64        `json:"delivered_per_s"`
 	Latency       latency        `json:"latency"`
+	Floor         *floorResult   `json:"floor,omitempty"`   // with -floor
 	FanOut        *fanOut        `json:"fan_out,omitempty"` // with -rate
 	CPU           cpuUsage       `json:"cpu"`               // from the first PUBLISH to the end of the drain
 	Disconnects   int            `json:"disconnects"`
@@ -49,6 +50,9 @@ func (r *pubsubResult) summary(w io.Writer) {
 	fmt.Fprintf(w, "  latency     %s\n", r.Latency)
 	if r.FanOut != nil {
 		fmt.Fprintf(w, "  fan-out     %s\n", r.FanOut)
+	}
+	if r.Floor != nil {
+		r.Floor.summary(w)
 	}
 	r.CPU.summary(w)
 	fmt.Fprintf(w, "  disconnects %d", r.Disconnects)
@@ -102,6 +106,10 @@ func (r *pubsubRun) delivered() int64 {
 // runPubSub publishes to one topic for o.Duration and counts what the
 // subscribers receive.
 func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
+	floor, err := o.measureFloor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r := &pubsubRun{o: o, fan: newFanTable(o)}
 	subPeers, err := openAll(ctx, o, o.urls, o.Subs, func(i int) wamp.Message {
 		return &wamp.Subscribe{Request: 1, Topic: pubsubTopic}
@@ -169,7 +177,7 @@ func runPubSub(ctx context.Context, o *options) (*pubsubResult, error) {
 	waitGroup(&readers, 5*time.Second)
 
 	res := &pubsubResult{
-		Mode: "pubsub", Serializer: o.codec.Name(),
+		Floor: floor, Mode: "pubsub", Serializer: o.codec.Name(),
 		Subscribers: len(r.subs), Publishers: len(r.pubs),
 		Seconds:      published.Sub(start).Seconds(),
 		DrainSeconds: drained.Sub(published).Seconds(),

@@ -28,7 +28,8 @@ type rpcResult struct {
 	Invocations int64            `json:"invocations"`
 	CallRate    float64          `json:"calls_per_s"` // results per second
 	Latency     latency          `json:"latency"`
-	CPU         cpuUsage         `json:"cpu"` // from the first CALL to the last result
+	Floor       *floorResult     `json:"floor,omitempty"` // with -floor
+	CPU         cpuUsage         `json:"cpu"`             // from the first CALL to the last result
 	Errors      map[string]int64 `json:"errors,omitempty"`
 	Disconnects int              `json:"disconnects"`
 	FirstEnd    string           `json:"first_disconnect,omitempty"`
@@ -42,6 +43,9 @@ func (r *rpcResult) summary(w io.Writer) {
 	fmt.Fprintf(w, "  calls       %d sent, %d results (%.0f calls/s), %d invocations\n",
 		r.Calls, r.Results, r.CallRate, r.Invocations)
 	fmt.Fprintf(w, "  latency     %s\n", r.Latency)
+	if r.Floor != nil {
+		r.Floor.summary(w)
+	}
 	r.CPU.summary(w)
 	fmt.Fprintf(w, "  errors      %d, unanswered %d\n", r.ErrorCount, r.Unanswered)
 	uris := make([]string, 0, len(r.Errors))
@@ -84,6 +88,10 @@ type callee struct {
 // runRPC keeps o.Inflight calls in flight from each of o.Callers callers
 // for o.Duration; caller i calls callee i mod o.Callees.
 func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
+	floor, err := o.measureFloor(ctx)
+	if err != nil {
+		return nil, err
+	}
 	calleePeers, err := openAll(ctx, o, o.urls, o.Callees, func(i int) wamp.Message {
 		return &wamp.Register{Request: 1, Procedure: procedure(i)}
 	})
@@ -146,7 +154,7 @@ func runRPC(ctx context.Context, o *options) (*rpcResult, error) {
 	waitGroup(&calleeWG, 5*time.Second)
 
 	res := &rpcResult{
-		Mode: "rpc", Serializer: o.codec.Name(),
+		Floor: floor, Mode: "rpc", Serializer: o.codec.Name(),
 		Callees: o.Callees, Callers: o.Callers, Inflight: o.Inflight,
 		Seconds: end.Sub(start).Seconds(),
 		Errors:  map[string]int64{},
