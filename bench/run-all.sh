@@ -87,6 +87,7 @@ run() {
 		 elif .mode == "pubsub" then "\(.delivered_per_s | round) events/s, \(.lost) lost"
 		 else "\(.sessions) sessions in \(f(.connect_seconds; 1)) s" end) as $tput
 		| (if .latency then "\(f(.latency.p50_ms; 2)) / \(f(.latency.p99_ms; 2)) / \(f(.latency.p999_ms; 2)) / \(f(.latency.max_ms; 2)) ms" else "" end) as $lat
+		| (if .floor then "\($lat); floor p99: Go \(f(.floor.go_rtt.p99_ms; 2)), blocking \(f(.floor.blocking_rtt.p99_ms; 2)) ms" else $lat end) as $lat
 		| (if .mode == "idle" then "\(f(.bytes_per_session / 1024; 1)) KiB" else "" end) as $mem
 		| "| \($name) | `\($cmd)` | \($tput) | \($lat) | \(f(.cpu.router_cpu_us_per_op; 2)) µs/\(.cpu.op) (\(f(.cpu.router_cores; 2))) | \(f(.cpu.load_cpu_us_per_op; 2)) µs/\(.cpu.op) (\(f(.cpu.load_cores; 2))) | \($mem) | \(if .cpu.router_cores >= .cpu.load_cores then "router" else "load tool" end) |"'
 	stop_router
@@ -100,7 +101,10 @@ run "rpc cbor 8×16" "$LOCAL" -url "$WS" -mode rpc -serializer cbor -callers 8 -
 run "rpc json 8×16 RawSocket" "$LOCAL" -url "tcp://127.0.0.1:$RSPORT" -mode rpc -serializer json -callers 8 -inflight 16 -duration "$DURATION"
 run "pubsub 100 subs" "$LOCAL" -url "$WS" -mode pubsub -subs 100 -pubs 1 -duration "$DURATION"
 run "pubsub 1000 subs" "$LOCAL" -url "$WS" -mode pubsub -subs 1000 -pubs 1 -duration "$DURATION"
-run "pubsub 100 subs, 200 events/s" "$LOCAL" -url "$WS" -mode pubsub -subs 100 -pubs 1 -rate 200 -duration "$DURATION"
+# The light-load run carries the machine's floor: a loopback round trip
+# between two idle Go processes, and between two threads blocked in
+# read(2), timed at the same cadence just before (bench/load -floor).
+run "pubsub 100 subs, 200 events/s" "$LOCAL" -url "$WS" -mode pubsub -subs 100 -pubs 1 -rate 200 -duration "$DURATION" -floor 1000
 run "idle 10,000" "$LOCAL" -url "$WS" -mode idle -sessions 10000
 if [ -z "${SKIP_50K:-}" ]; then
 	# Past ~28,000 connections to one address and port, sessions go to
