@@ -170,10 +170,10 @@ func pingBlocking(addr *net.TCPAddr, rounds int, interval time.Duration, h *hist
 	}
 	buf := make([]byte, floorMessage)
 	return pace(rounds, interval, h, func() error {
-		if err := writeFull(fd, buf); err != nil {
+		if err := moveAll("write", syscall.Write, fd, buf); err != nil {
 			return err
 		}
-		return readFull(fd, buf)
+		return moveAll("read", syscall.Read, fd, buf)
 	})
 }
 
@@ -193,29 +193,16 @@ func pace(rounds int, interval time.Duration, h *histogram, trip func() error) e
 	return nil
 }
 
-// writeFull and readFull move all of b with blocking system calls.
-func writeFull(fd int, b []byte) error {
+// moveAll moves all of b with op, syscall.Read or syscall.Write on a
+// blocking fd, named name in errors.
+func moveAll(name string, op func(int, []byte) (int, error), fd int, b []byte) error {
 	for len(b) > 0 {
-		n, err := syscall.Write(fd, b)
+		n, err := op(fd, b)
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			return os.NewSyscallError("write", err)
-		}
-		b = b[n:]
-	}
-	return nil
-}
-
-func readFull(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, err := syscall.Read(fd, b)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return os.NewSyscallError("read", err)
+			return os.NewSyscallError(name, err)
 		}
 		if n == 0 {
 			return io.ErrUnexpectedEOF
@@ -294,7 +281,7 @@ func echo(probe string) error {
 			if n == 0 {
 				return nil
 			}
-			if err := writeFull(fd, buf[:n]); err != nil {
+			if err := moveAll("write", syscall.Write, fd, buf[:n]); err != nil {
 				return err
 			}
 		}
