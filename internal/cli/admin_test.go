@@ -98,12 +98,7 @@ webhooks:
 // returns the WebSocket URL it logs, and the process.
 func startRouterBinary(t *testing.T, args ...string) (string, *exec.Cmd) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := junctionBinary(t)
 	cmd := exec.Command(bin, append([]string{"router"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -127,12 +126,7 @@ func TestDemoAppHTTP(t *testing.T) {
 // clean stop on SIGTERM that says GOODBYE to the session and exits 0,
 // even when a second signal follows at once (as timeout(1) sends it).
 func TestRouterProcess(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := junctionBinary(t)
 	cmd := exec.Command(bin, "router", "--listen", "127.0.0.1:0", "--realm", "second", "--realm", "second")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

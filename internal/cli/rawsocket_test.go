@@ -65,12 +65,7 @@ func TestRawSocketFlag(t *testing.T) {
 // a caller and subscriber on the other talk through the router, and
 // SIGTERM says GOODBYE to both and removes the socket file.
 func TestRouterProcessRawSocket(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := junctionBinary(t)
 	dir, err := os.MkdirTemp("", "junction") // short: socket paths are limited to 108 bytes
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -159,12 +157,7 @@ func TestTLSListeners(t *testing.T) {
 func TestRouterProcessSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	file, ca := tlsNode(t, dir)
-	bin := filepath.Join(t.TempDir(), "junction")
-	build := exec.Command("go", "build", "-o", bin, "github.com/junction-run/junction/cmd/junction")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
-	}
+	bin := junctionBinary(t)
 	cmd := exec.Command(bin, "router", "--config", file)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
