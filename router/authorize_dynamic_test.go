@@ -25,10 +25,12 @@ type testAuthorizer struct {
 	mu      sync.Mutex
 	answers map[string]any
 	calls   []authzCall
-	// asked receives the URI of each call; gates hold the answer to a
-	// URI until closed.
-	asked chan string
-	gates map[string]chan struct{}
+	// changed is signalled after each call is recorded: without
+	// blocking, and coalesced (one slot), so a waiter re-reads calls
+	// on each signal rather than counting signals. gates hold the
+	// answer to a URI until closed.
+	changed chan struct{}
+	gates   map[string]chan struct{}
 }
 
 func (ta *testAuthorizer) handle(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
@@ -41,8 +43,8 @@ func (ta *testAuthorizer) handle(ctx context.Context, inv *client.Invocation) (*
 	answer, gate := ta.answers[uri], ta.gates[uri]
 	ta.mu.Unlock()
 	select {
-	case ta.asked <- uri:
-	default:
+	case ta.changed <- struct{}{}:
+	default: // a signal is already pending
 	}
 	if gate != nil {
 		select {
@@ -110,7 +112,7 @@ func TestAuthorizeDynamic(t *testing.T) {
 	user := h.joinRole("msgpack", "dyn", "user")
 	stranger := h.joinRole("cbor", "dyn", "stranger")
 
-	ta := &testAuthorizer{asked: make(chan string, 16), gates: map[string]chan struct{}{
+	ta := &testAuthorizer{changed: make(chan struct{}, 1), gates: map[string]chan struct{}{
 		"com.dyn.gate": make(chan struct{}),
 		"com.dyn.slow": make(chan struct{}), // never opened
 	}, answers: map[string]any{
@@ -288,7 +290,7 @@ func TestAuthorizeDynamicProgressive(t *testing.T) {
 	authzSession := h.joinRole("local", "dyn", "authorizer")
 	backend := h.joinRole("local", "dyn", "backend")
 	user := h.rawJoinRole("json", "dyn", "user")
-	ta := &testAuthorizer{asked: make(chan string, 16), answers: map[string]any{"com.dyn.stream": true}}
+	ta := &testAuthorizer{changed: make(chan struct{}, 1), answers: map[string]any{"com.dyn.stream": true}}
 	mustRegister(t, authzSession, testAuthorizerURI, ta.handle, nil)
 	mustRegister(t, backend, "com.dyn.stream", func(ctx context.Context, inv *client.Invocation) (*client.Result, error) {
 		n := 1
@@ -315,15 +317,15 @@ func TestAuthorizeDynamicProgressive(t *testing.T) {
 	}
 }
 
+// waitAsked waits until the authorizer has been asked about uri, reading
+// the record of its calls: earlier subtests' calls cannot crowd the
+// question out.
 func waitAsked(t *testing.T, ta *testAuthorizer, uri string) {
 	t.Helper()
 	timeout := time.After(5 * time.Second)
-	for {
+	for ta.count(uri) == 0 {
 		select {
-		case u := <-ta.asked:
-			if u == uri {
-				return
-			}
+		case <-ta.changed:
 		case <-timeout:
 			t.Fatalf("the authorizer was not asked about %s", uri)
 		}

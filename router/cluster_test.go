@@ -691,7 +691,7 @@ func TestClusterDynamicAuthorizer(t *testing.T) {
 	ctx := testCtx(t)
 
 	authz := a.h.goClient("json", "dyn", nil)
-	ta := &testAuthorizer{asked: make(chan string, 16), answers: map[string]any{"com.static.allowed": true, "com.static.denied": false}}
+	ta := &testAuthorizer{changed: make(chan struct{}, 1), answers: map[string]any{"com.static.allowed": true, "com.static.denied": false}}
 	mustRegister(t, authz, testAuthorizerURI, ta.handle, nil)
 	mustRegister(t, authz, "com.static.", echoCaller, &client.RegisterOptions{Match: wamp.MatchPrefix})
 	waitFor(t, "authorizer known on b", func() bool {
